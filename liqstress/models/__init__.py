@@ -1,0 +1,1 @@
+"""Data and optimisation formulations (pydantic file schemas, Pyomo/CVXPY models)."""

@@ -1,0 +1,365 @@
+"""Financial systems: banks, inverse demand, permanent impact alpha, interbank liabilities.
+
+SPEC Part A.1 / Part C.  A :class:`System` holds numpy arrays vectorised over banks:
+``c`` liquid assets, ``s`` illiquid units, ``L`` liabilities (external liabilities ``b`` when
+there is an interbank block), the inverse demand ``f``, ``alpha`` and, optionally, the
+interbank liability matrix ``Lmat`` (``Lmat[i, j]`` owed by i to j, scipy.sparse CSR).
+
+Files (YAML or JSON) are validated with pydantic; every problem becomes an
+:class:`~liqstress.errors.InputError` whose one-line message names the field and the rule.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal, Optional, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from liqstress.errors import InputError
+from liqstress.models.inverse_demand import InverseDemand, from_dict
+
+
+# --------------------------------------------------------------------------- file schema
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=True)
+
+
+def _finite_nonneg(v: float, what: str = "amount") -> float:
+    if v is None or not math.isfinite(v):
+        raise ValueError("must be a finite number (no NaN or inf)")
+    if v < 0:
+        raise ValueError(f"must be >= 0 (got {v})")
+    return v
+
+
+class InverseDemandSpec(_Strict):
+    kind: Literal["linear", "exponential", "power"]
+    beta: float
+    gamma: Optional[float] = None
+
+    @field_validator("beta")
+    @classmethod
+    def _beta(cls, v: float) -> float:
+        if not math.isfinite(v) or v <= 0:
+            raise ValueError(f"must be a finite number > 0 (got {v})")
+        return v
+
+    @field_validator("gamma")
+    @classmethod
+    def _gamma(cls, v: Optional[float]) -> Optional[float]:
+        if v is not None and (not math.isfinite(v) or not 0 < v <= 1):
+            raise ValueError(f"must be in (0, 1] (Assumption 4.1(iii)), got {v}")
+        return v
+
+
+class BankSpec(_Strict):
+    name: str = Field(min_length=1)
+    liquid: float
+    illiquid: float
+    liabilities: float
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, v: Any) -> str:
+        if not isinstance(v, (str, int)) or str(v).strip() == "":
+            raise ValueError("must be a non-empty string")
+        return str(v)
+
+    @field_validator("liquid", "liabilities")
+    @classmethod
+    def _nonneg(cls, v: float) -> float:
+        return _finite_nonneg(v)
+
+    @field_validator("illiquid")
+    @classmethod
+    def _pos(cls, v: float) -> float:
+        _finite_nonneg(v)
+        if v <= 0:
+            raise ValueError(f"must be > 0 (s_i > 0, SPEC A.1), got {v}")
+        return v
+
+
+class ExposureSpec(_Strict):
+    debtor: str
+    creditor: str
+    amount: float
+
+    @field_validator("debtor", "creditor", mode="before")
+    @classmethod
+    def _str(cls, v: Any) -> str:
+        return str(v)
+
+    @field_validator("amount")
+    @classmethod
+    def _nonneg(cls, v: float) -> float:
+        return _finite_nonneg(v)
+
+
+class SystemFile(_Strict):
+    inverse_demand: InverseDemandSpec
+    alpha: float = 0.0
+    banks: list[BankSpec] = Field(min_length=1)
+    interbank: Optional[list[ExposureSpec]] = None
+
+    @field_validator("alpha")
+    @classmethod
+    def _alpha(cls, v: float) -> float:
+        if not math.isfinite(v) or not 0.0 <= v <= 1.0:
+            raise ValueError(f"must be in [0, 1], got {v}")
+        return v
+
+
+def pydantic_to_input_error(err: ValidationError, prefix: str = "") -> InputError:
+    """First pydantic error as a one-line InputError with a dotted field path."""
+    e = err.errors()[0]
+    path = ""
+    for part in e.get("loc", ()):
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    if prefix:
+        path = f"{prefix}.{path}" if path else prefix
+    msg = e.get("msg", "invalid")
+    msg = msg.replace("Value error, ", "")
+    if e.get("type") == "extra_forbidden":
+        msg = "unknown field"
+    elif e.get("type") == "missing":
+        msg = "is required"
+    return InputError(path or "file", msg)
+
+
+# --------------------------------------------------------------------------- System
+@dataclass(frozen=True)
+class System:
+    """A financial system (SPEC A.1), vectorised over banks.
+
+    ``L`` is the total liabilities of each bank when there is no interbank block, and the
+    external liabilities ``b`` otherwise (then ``pbar = b + Lmat.sum(axis=1)``).
+    """
+
+    names: tuple[str, ...]
+    c: np.ndarray
+    s: np.ndarray
+    L: np.ndarray
+    f: InverseDemand
+    alpha: float = 0.0
+    Lmat: Optional[sp.csr_matrix] = None
+    _index: dict = field(default_factory=dict, repr=False, compare=False)
+
+    # ---- construction ---------------------------------------------------------------
+    @classmethod
+    def from_arrays(
+        cls,
+        c: Sequence[float],
+        s: Sequence[float],
+        L: Sequence[float],
+        f: InverseDemand,
+        alpha: float = 0.0,
+        names: Sequence[str] | None = None,
+        Lmat: Any = None,
+        check_f: bool = True,
+    ) -> "System":
+        """Validated constructor from arrays (the programmatic twin of the file loader)."""
+        c = np.asarray(c, dtype=float).ravel()
+        s = np.asarray(s, dtype=float).ravel()
+        L = np.asarray(L, dtype=float).ravel()
+        n = c.size
+        if n == 0:
+            raise InputError("banks", "at least one bank is required")
+        for fname, arr in (("liquid", c), ("illiquid", s), ("liabilities", L)):
+            if arr.size != n:
+                raise InputError(f"banks.{fname}", f"length {arr.size} differs from the number of banks {n}")
+            bad = ~np.isfinite(arr)
+            if bad.any():
+                raise InputError(f"banks[{int(bad.argmax())}].{fname}", "must be a finite number (no NaN or inf)")
+            neg = arr < 0
+            if neg.any():
+                raise InputError(f"banks[{int(neg.argmax())}].{fname}", f"must be >= 0 (got {arr[neg.argmax()]})")
+        if (s <= 0).any():
+            k = int((s <= 0).argmax())
+            raise InputError(f"banks[{k}].illiquid", f"must be > 0 (s_i > 0, SPEC A.1), got {s[k]}")
+        if not (math.isfinite(alpha) and 0.0 <= alpha <= 1.0):
+            raise InputError("alpha", f"must be in [0, 1], got {alpha}")
+        if names is None:
+            names = tuple(f"B{i + 1}" for i in range(n))
+        names = tuple(str(x) for x in names)
+        if len(names) != n:
+            raise InputError("banks.name", f"{len(names)} names for {n} banks")
+        index: dict[str, int] = {}
+        for k, nm in enumerate(names):
+            if nm in index:
+                raise InputError(f"banks[{k}].name", f"duplicate bank name {nm!r}")
+            index[nm] = k
+        M = None
+        if Lmat is not None:
+            M = sp.csr_matrix(Lmat, dtype=float)
+            if M.shape != (n, n):
+                raise InputError("interbank", f"matrix shape {M.shape} does not match {n} banks")
+            M.eliminate_zeros()
+            if not np.all(np.isfinite(M.data)):
+                raise InputError("interbank.amount", "must be a finite number (no NaN or inf)")
+            if (M.data < 0).any():
+                raise InputError("interbank.amount", "must be >= 0")
+            if M.diagonal().any():
+                k = int(np.flatnonzero(M.diagonal())[0])
+                raise InputError("interbank", f"self-loop: bank {names[k]!r} cannot owe itself (L_ii = 0)")
+            if M.nnz == 0:
+                M = None
+        if M is not None and alpha != 0.0:
+            raise InputError("alpha", "interbank exposures are modelled with alpha = 0 (Section 5 of the paper)")
+        sysm = cls(names=names, c=c, s=s, L=L, f=f, alpha=float(alpha), Lmat=M, _index=index)
+        if check_f:
+            f.check_assumption(sysm.S)
+        return sysm
+
+    # ---- derived quantities ---------------------------------------------------------
+    @property
+    def n(self) -> int:
+        return self.c.size
+
+    @property
+    def S(self) -> float:
+        """Total illiquid holdings sum_i s_i (the domain [0, S] of f)."""
+        return float(self.s.sum())
+
+    @property
+    def has_interbank(self) -> bool:
+        return self.Lmat is not None
+
+    @property
+    def pbar(self) -> np.ndarray:
+        """Total liabilities: L without interbank block, b + sum_j L_ij with it."""
+        if self.Lmat is None:
+            return self.L
+        return self.L + np.asarray(self.Lmat.sum(axis=1)).ravel()
+
+    @property
+    def Pi(self) -> Optional[sp.csr_matrix]:
+        """Relative liability matrix Pi_ij = L_ij / pbar_i (rows of banks with pbar = 0 are 0)."""
+        if self.Lmat is None:
+            return None
+        pb = self.pbar
+        inv = np.divide(1.0, pb, out=np.zeros_like(pb), where=pb > 0)
+        return sp.csr_matrix(sp.diags(inv) @ self.Lmat)
+
+    def index(self, name: str) -> int:
+        """Position of bank ``name``; InputError if unknown."""
+        idx = self._index or {nm: k for k, nm in enumerate(self.names)}
+        if name not in idx:
+            raise InputError("bank", f"unknown bank name {name!r} (known: {', '.join(self.names[:10])}{'...' if self.n > 10 else ''})")
+        return idx[name]
+
+    def with_alpha(self, alpha: float | None) -> "System":
+        """Copy with another alpha (None keeps the file's value)."""
+        if alpha is None or alpha == self.alpha:
+            return self
+        if not (math.isfinite(alpha) and 0.0 <= alpha <= 1.0):
+            raise InputError("alpha", f"must be in [0, 1], got {alpha}")
+        if self.Lmat is not None and alpha != 0.0:
+            raise InputError("alpha", "interbank exposures are modelled with alpha = 0 (Section 5 of the paper)")
+        return replace(self, alpha=float(alpha))
+
+    def check_early(self, x: Any, field_name: str = "early") -> np.ndarray:
+        """Validate an early-sale vector: length n, finite, 0 <= x_i <= s_i."""
+        x = np.asarray(x, dtype=float).ravel()
+        if x.size != self.n:
+            raise InputError(field_name, f"needs {self.n} values (one per bank), got {x.size}")
+        if not np.all(np.isfinite(x)):
+            raise InputError(field_name, "must be finite numbers (no NaN or inf)")
+        if (x < 0).any():
+            k = int((x < 0).argmax())
+            raise InputError(f"{field_name}[{self.names[k]}]", f"must be >= 0, got {x[k]}")
+        over = x > self.s * (1 + 1e-12)
+        if over.any():
+            k = int(over.argmax())
+            raise InputError(f"{field_name}[{self.names[k]}]", f"cannot exceed illiquid holdings s_i = {self.s[k]}, got {x[k]}")
+        return np.minimum(x, self.s)
+
+    # ---- serialisation --------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "inverse_demand": self.f.to_dict(),
+            "alpha": self.alpha,
+            "banks": [
+                {"name": nm, "liquid": float(ci), "illiquid": float(si), "liabilities": float(li)}
+                for nm, ci, si, li in zip(self.names, self.c, self.s, self.L)
+            ],
+        }
+        if self.Lmat is not None:
+            coo = self.Lmat.tocoo()
+            doc["interbank"] = [
+                {"debtor": self.names[i], "creditor": self.names[j], "amount": float(a)}
+                for i, j, a in zip(coo.row, coo.col, coo.data)
+            ]
+        return doc
+
+    def save(self, path: str | Path) -> None:
+        """Write a system file (JSON if the suffix is .json, YAML otherwise)."""
+        path = Path(path)
+        doc = self.to_dict()
+        if path.suffix.lower() == ".json":
+            path.write_text(json.dumps(doc, indent=1))
+        else:
+            path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def system_from_dict(doc: Any) -> System:
+    """Validate a parsed system file (SPEC Part C) and build a :class:`System`."""
+    if not isinstance(doc, dict):
+        raise InputError("file", "a system file must be a mapping with inverse_demand, banks (and optionally alpha, interbank)")
+    try:
+        spec = SystemFile.model_validate(doc)
+    except ValidationError as err:
+        raise pydantic_to_input_error(err) from None
+    names = [b.name for b in spec.banks]
+    seen: dict[str, int] = {}
+    for k, nm in enumerate(names):
+        if nm in seen:
+            raise InputError(f"banks[{k}].name", f"duplicate bank name {nm!r}")
+        seen[nm] = k
+    f = from_dict(spec.inverse_demand.model_dump(exclude_none=True))
+    Lmat = None
+    if spec.interbank:
+        rows, cols, vals = [], [], []
+        for k, e in enumerate(spec.interbank):
+            for role, nm in (("debtor", e.debtor), ("creditor", e.creditor)):
+                if nm not in seen:
+                    raise InputError(f"interbank[{k}].{role}", f"unknown bank name {nm!r}")
+            if e.debtor == e.creditor:
+                raise InputError(f"interbank[{k}]", f"self-loop: bank {e.debtor!r} cannot owe itself (L_ii = 0)")
+            rows.append(seen[e.debtor])
+            cols.append(seen[e.creditor])
+            vals.append(e.amount)
+        n = len(names)
+        Lmat = sp.coo_matrix((vals, (rows, cols)), shape=(n, n)).tocsr()  # duplicates are summed
+    return System.from_arrays(
+        c=[b.liquid for b in spec.banks],
+        s=[b.illiquid for b in spec.banks],
+        L=[b.liabilities for b in spec.banks],
+        f=f,
+        alpha=spec.alpha,
+        names=names,
+        Lmat=Lmat,
+    )
+
+
+def load_system(path: str | Path) -> System:
+    """Read a YAML or JSON system file; InputError on any problem (never a traceback)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("SYSTEM", f"file not found: {path}")
+    text = path.read_text()
+    try:
+        if path.suffix.lower() == ".json":
+            doc = json.loads(text)
+        else:
+            doc = yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as err:
+        first = " ".join(str(err).split())[:160]
+        raise InputError("SYSTEM", f"cannot parse {path.name}: {first}") from None
+    return system_from_dict(doc)

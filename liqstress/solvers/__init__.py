@@ -1,0 +1,1 @@
+"""Closed forms, fixed points and numerical drivers."""
