@@ -108,7 +108,8 @@ def solve_phi(W, ell_i, Lam, alpha: float, f: InverseDemand, tol: float = 1e-14,
             zn = za - p / dp
         bad = ~np.isfinite(zn) | (zn <= zl) | (zn >= zh)
         zn = np.where(bad, 0.5 * (zl + zh), zn)
-        done = (np.abs(zn - za) <= tol * scale) | (p == 0) | ((zh - zl) <= tol * scale)
+        zn = np.where(p == 0, za, zn)  # exact root: keep it
+        done = (np.abs(zn - za) <= tol * scale) | ((zh - zl) <= tol * scale)
         za = zn
         if done.all():
             break

@@ -1,0 +1,3 @@
+from liqstress.cli import main
+
+main()

@@ -1,0 +1,139 @@
+"""``liqstress cbc PLAN``: CBC monetisation plan, exact survival horizon vs the waterfall.
+
+    liqstress cbc PLAN [--json] [--method bisection|milp] [--scenario NAME]
+                       [--csv PLAN.csv] [--deployment-csv FILE] [--chart FILE.png]
+
+``--json`` prints ``{"survival_days", "waterfall_survival_days", "plan": [{"day", "asset",
+"action", "amount", "cash"}], ...}`` (SPEC Part C; extra keys: status, horizon_days,
+remaining_cbc, management_actions, rolls, facilities_not_counted, method, solver, seconds,
+waterfall_remaining_cbc, scenario).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from liqstress.cli._common import guarded, print_json, render_table
+from liqstress.errors import InputError
+
+
+def load_plan(path: Path, scenario: Optional[str]):
+    """A CBC plan file, or a full stress file (top-level ``scenarios``) with ``--scenario``."""
+    from liqstress.models.cbc_plan import CBCPlan, load_mapping
+
+    data = load_mapping(path)
+    if isinstance(data, dict) and "scenarios" in data:
+        names = data.get("scenarios")
+        listed = ", ".join(str(s.get("name", "?")) if isinstance(s, dict) else str(s) for s in names) if isinstance(names, list) else (
+            ", ".join(map(str, names)) if isinstance(names, dict) else "")
+        if scenario is None:
+            raise InputError("--scenario", f"{path.name} is a stress file; pass --scenario NAME (scenarios: {listed})")
+        try:
+            from liqstress.stress.engine import plan_for_scenario
+        except ImportError:
+            raise InputError("--scenario", "stress files need liqstress.stress.engine, which is not available in this build") from None
+        plan = plan_for_scenario(str(path), scenario)
+        return plan if isinstance(plan, CBCPlan) else CBCPlan.from_dict(plan)
+    plan = CBCPlan.from_dict(data)
+    if scenario is not None:
+        if scenario not in plan.haircut_addons:
+            known = ", ".join(plan.haircut_addons) or "none"
+            raise InputError("--scenario", f"unknown scenario {scenario!r} in haircut_addons (known: {known})")
+        plan = plan.with_scenario(scenario)
+    return plan
+
+
+def write_chart(path: Path, res, base) -> None:
+    """Cumulative cash position and remaining CBC by day, LP plan vs waterfall (Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    days = res.deployment.index.to_numpy()
+    fig, axes = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
+    ax = axes[0]
+    ax.plot(days, res.balances, label=f"LP plan (survives {res.survival_days} d)", color="C0")
+    ax.plot(days, base.balances, label=f"waterfall (survives {base.survival_days} d)", color="C1", ls="--")
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.set_ylabel("cumulative cash position B_t")
+    ax.legend(loc="best", fontsize=8)
+    ax = axes[1]
+    ax.plot(days, res.deployment["remaining"], label="LP plan", color="C0")
+    ax.plot(days, base.deployment["remaining"], label="waterfall", color="C1", ls="--")
+    ax.set_ylabel("remaining CBC (after haircuts)")
+    ax.set_xlabel("day")
+    ax.legend(loc="best", fontsize=8)
+    fig.suptitle("CBC monetisation: cash position and remaining counterbalancing capacity")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _doc(res, base, scenario: Optional[str]) -> dict[str, Any]:
+    doc = res.to_json(waterfall_survival_days=base.survival_days)
+    doc["waterfall_remaining_cbc"] = float(base.remaining_cbc)
+    doc["scenario"] = scenario
+    return doc
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("cbc")
+    @guarded
+    def cbc(
+        plan: Path = typer.Argument(..., help="CBC plan file (YAML/JSON), or a stress file with --scenario."),
+        json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
+        method: str = typer.Option("bisection", "--method", help="Horizon search: bisection (LP feasibility) or milp."),
+        scenario: Optional[str] = typer.Option(None, "--scenario", help="Scenario of a stress file / haircut add-ons."),
+        csv: Optional[Path] = typer.Option(None, "--csv", help="Write the plan actions as CSV."),
+        deployment_csv: Optional[Path] = typer.Option(None, "--deployment-csv", help="Write the deployment table as CSV."),
+        chart: Optional[Path] = typer.Option(None, "--chart", help="PNG chart of cash position and remaining CBC."),
+    ) -> None:
+        """CBC monetisation: exact maximal survival horizon (LP/MILP with HiGHS) vs the waterfall."""
+        import pandas as pd
+
+        from liqstress.solvers.cbc import METHODS, solve_plan, waterfall
+
+        if method not in METHODS:
+            raise InputError("--method", f"must be one of {', '.join(METHODS)}, got {method!r}")
+        p = load_plan(plan, scenario)
+        res = solve_plan(p, method=method)
+        base = waterfall(p)
+        if csv is not None:
+            pd.DataFrame(res.actions, columns=["day", "asset", "action", "amount", "cash"]).to_csv(csv, index=False)
+        if deployment_csv is not None:
+            res.deployment.to_csv(deployment_csv)
+        if chart is not None:
+            write_chart(chart, res, base)
+        if json_out:
+            print_json(_doc(res, base, p.scenario))
+            return
+        render_table(
+            f"CBC plan {plan.name}" + (f" (scenario {p.scenario})" if p.scenario else ""),
+            ["measure", "LP plan", "waterfall"],
+            [
+                ["survival_days", res.survival_days, base.survival_days],
+                ["horizon_days", res.horizon_days, base.horizon_days],
+                ["remaining_cbc", res.remaining_cbc, base.remaining_cbc],
+                ["actions", len(res.actions), len(base.actions)],
+                ["solver", res.solver, base.solver],
+                ["seconds", res.seconds, base.seconds],
+            ],
+        )
+        shown = res.actions[:40]
+        render_table(
+            "LP plan actions (day = action day; cash lands after settlement)",
+            ["day", "asset", "action", "amount", "cash"],
+            [[a["day"], a["asset"], a["action"], a["amount"], a["cash"]] for a in shown],
+        )
+        if len(res.actions) > len(shown):
+            typer.echo(f"... {len(res.actions) - len(shown)} more actions (use --csv or --json)")
+        if res.management:
+            render_table("management actions", ["day", "asset", "amount", "cash"],
+                         [[a["day"], a["id"], a["amount"], a["cash"]] for a in res.management])
+        if res.memo_facilities:
+            render_table("central-bank facilities shown, not counted in the horizon", ["asset", "amount", "haircut", "lead_days", "cash_capacity"],
+                         [[f["id"], f["amount"], f["haircut"], f["lead_days"], f["cash_capacity"]] for f in res.memo_facilities])
