@@ -83,8 +83,8 @@ def replay(plan: dict, res, tol: float = 1e-6) -> np.ndarray:
                 avail = a["amount"] - a.get("encumbered", 0.0)
                 # tranche proceeds: never above the exact concave proceeds (lower bound) ...
                 assert cc <= (1 - disc) * cu * float(f(cu)) + eps
-                # ... and never below the worst price of the line
-                assert act["cash"] >= (1 - disc) * u * float(f(avail)) - eps
+                # ... and never below the marginal proceeds F'(avail) = f + u f' at full volume
+                assert act["cash"] >= (1 - disc) * u * float(f(avail) + avail * f.d1(avail)) - eps
             else:
                 assert act["cash"] == pytest.approx(u * (1 - disc), rel=1e-9, abs=1e-9)
         cash[d + lag] += act["cash"]

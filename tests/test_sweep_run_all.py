@@ -41,7 +41,9 @@ def test_aggregate_rows_failures_and_ratios(run_all):
     assert [(r["module"], r["n"]) for r in ok] == [("bench_a", 10), ("bench_b", 100), ("bench_b", 1000)]
     assert ok[0]["ratio"] == pytest.approx(0.5)
     assert ok[1]["ratio"] == pytest.approx(4.0)
-    assert ok[2]["ratio"] == pytest.approx(8.0)  # recomputed: baseline_seconds / seconds
+    assert ok[2]["ratio"] == pytest.approx(8.0)  # filled in: baseline_seconds / seconds
+    assert [r["speedup"] for r in ok] == pytest.approx([0.5, 4.0, 8.0])
+    assert all(r["speedup"] is None for r in table if r["status"] == "FAILED")
     assert set(failed) == {"bench_boom", "bench_empty", "bench_bad", "bench_none"}
     assert "RuntimeError: solver exploded" in failed["bench_boom"]["note"]
     assert "misses keys" in failed["bench_bad"]["note"] and "seconds" in failed["bench_bad"]["note"]

@@ -49,12 +49,12 @@ class StepResult:
 
 
 # =============================================================================== steps
-def step_robust(out: Path, quick: bool, system_path: Optional[Path] = None) -> StepResult:
+def step_robust(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult:
     """Robust strategies of every bank (Theorem 4.4), printed and saved."""
     from liqstress.models.system import load_system
     from liqstress.solvers.robust import robust_strategies
 
-    path = system_path or EXAMPLES / "systems" / "eight_banks.yaml"
+    path = Path(examples) / "systems" / "eight_banks.yaml"
     res = robust_strategies(load_system(path))
     doc = _jsonable(res.to_json())
     d = out / "robust"
@@ -82,7 +82,7 @@ def step_robust(out: Path, quick: bool, system_path: Optional[Path] = None) -> S
     return r
 
 
-def step_gap(out: Path, quick: bool, systems: int = 3, banks: int = 3, seed: int = 2026, workers: int = 1) -> StepResult:
+def step_gap(out: Path, quick: bool, examples: Path = EXAMPLES, systems: int = 3, banks: int = 3, seed: int = 2026, workers: int = 1) -> StepResult:
     """Small relaxation-gap study (SPEC A.6) with the certified global method; failed
     global solves are retried with the local method (reported, not certified)."""
     from liqstress.research.gap_sweep import is_ok, make_tasks, run_sweep, summary_stats
@@ -141,7 +141,7 @@ def step_gap(out: Path, quick: bool, systems: int = 3, banks: int = 3, seed: int
     return r
 
 
-def step_figures(out: Path, quick: bool) -> StepResult:
+def step_figures(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult:
     """The paper figures, through the ``liqstress figures`` command's function."""
     from liqstress.cli import figures as figmod
 
@@ -158,7 +158,7 @@ def step_figures(out: Path, quick: bool) -> StepResult:
     return r
 
 
-def step_cbc(out: Path, quick: bool, plan_path: Optional[Path] = None) -> StepResult:
+def step_cbc(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult:
     """CBC plan (exact survival horizon, then remaining CBC) vs the waterfall baseline."""
     import pandas as pd
 
@@ -166,7 +166,7 @@ def step_cbc(out: Path, quick: bool, plan_path: Optional[Path] = None) -> StepRe
     from liqstress.models.cbc_plan import CBCPlan
     from liqstress.solvers.cbc import solve_plan, waterfall
 
-    path = plan_path or EXAMPLES / "plans" / "treasury_plan.yaml"
+    path = Path(examples) / "plans" / "treasury_plan.yaml"
     plan = CBCPlan.from_file(path)
     res = solve_plan(plan)
     base = waterfall(plan)
@@ -194,11 +194,11 @@ def step_cbc(out: Path, quick: bool, plan_path: Optional[Path] = None) -> StepRe
     return r
 
 
-def step_stress(out: Path, quick: bool, stress_path: Optional[Path] = None) -> StepResult:
+def step_stress(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult:
     """Narrative stress report (Markdown + HTML + PNGs)."""
     from liqstress.cli import report as repmod
 
-    path = stress_path or EXAMPLES / "stress" / "midsize_bank.yaml"
+    path = Path(examples) / "stress" / "midsize_bank.yaml"
     d = out / "stress"
     d.mkdir(parents=True, exist_ok=True)
     md = d / "report.md"
@@ -223,7 +223,7 @@ def step_stress(out: Path, quick: bool, stress_path: Optional[Path] = None) -> S
     return r
 
 
-STEPS: list[tuple[str, Callable[[Path, bool], StepResult]]] = [
+STEPS: list[tuple[str, Callable[..., StepResult]]] = [
     ("robust", step_robust),
     ("gap", step_gap),
     ("figures", step_figures),
@@ -233,8 +233,11 @@ STEPS: list[tuple[str, Callable[[Path, bool], StepResult]]] = [
 
 
 # =============================================================================== runner
-def run_pipeline(out: Path, quick: bool = False, steps=None, echo: Callable[[str], None] = typer.echo) -> list[StepResult]:
-    """Run every step in isolation; return their results (the caller decides the exit)."""
+def run_pipeline(
+    out: Path, quick: bool = False, steps=None, echo: Callable[[str], None] = typer.echo, examples: Path = EXAMPLES
+) -> list[StepResult]:
+    """Run every step ``fn(out, quick, examples)`` in isolation; return their results
+    (the caller decides the exit status)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     results = []
@@ -243,7 +246,7 @@ def run_pipeline(out: Path, quick: bool = False, steps=None, echo: Callable[[str
         echo(f"[{k}/{len(steps)}] {name} ...")
         t0 = time.perf_counter()
         try:
-            res = fn(out, quick)
+            res = fn(out, quick, examples)
         except Exception as err:  # a failing step is reported, the pipeline goes on
             res = StepResult(name, False, message=_one_line(err))
             (out / "logs").mkdir(exist_ok=True)
@@ -319,12 +322,22 @@ def write_index(out: Path, results: list[StepResult], total: float, quick: bool)
 def pipeline(
     out: Path = typer.Option(..., "--out", help="Output folder (created; existing files are overwritten)."),
     quick: bool = typer.Option(False, "--quick", help="Smaller gap study and figures (for CI)."),
+    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated subset of steps: robust,gap,figures,cbc,stress."),
+    examples: Path = typer.Option(EXAMPLES, "--examples", help="Folder with systems/eight_banks.yaml, plans/treasury_plan.yaml, stress/midsize_bank.yaml."),
 ) -> None:
     """Run the whole pipeline on the bundled examples into one folder (index: DIR/README.md)."""
     if out.exists() and not out.is_dir():
         raise InputError("--out", f"is a file, not a folder: {out}")
+    steps = STEPS
+    if only:
+        names = [t.strip() for t in only.split(",") if t.strip()]
+        known = [n for n, _ in STEPS]
+        bad = [n for n in names if n not in known]
+        if bad or not names:
+            raise InputError("--only", f"unknown step {', '.join(bad) or only!r} (steps: {', '.join(known)})")
+        steps = [(n, fn) for n, fn in STEPS if n in names]
     t0 = time.perf_counter()
-    results = run_pipeline(out, quick)
+    results = run_pipeline(out, quick, steps=steps, examples=examples)
     total = time.perf_counter() - t0
     index = write_index(out, results, total, quick)
     failed = [r.name for r in results if not r.ok]

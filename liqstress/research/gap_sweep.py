@@ -247,7 +247,7 @@ def iter_dask(tasks: Sequence[Task], address: str) -> Iterator[dict]:
         raise InputError("--scheduler", f"cannot connect to {address}: {' '.join(str(err).split())[:200]}") from None
     try:
         futs = client.map(run_task, list(tasks), pure=False)
-        for fut in dask_completed(futs):
+        for fut in dask_completed(futs, loop=client.loop):
             yield fut.result()
     finally:
         client.close()

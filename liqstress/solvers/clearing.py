@@ -1,11 +1,7 @@
 """Clearing equilibria with fire sales (SPEC A.2 and A.5).
 
-* :func:`greatest_price` — the scalar fixed point (4), exact: the map p -> f(a + sum_j
-  min(d_j/p, r_j)) is piecewise smooth with breakpoints d_j / r_j; we evaluate p - Phi(p) at
-  every breakpoint at once (sorted cumulative sums, one vectorised call of f), pick the
-  highest interval whose left end has p <= Phi(p), and solve the single smooth regime there
-  by Brent's method to ~1e-15.  Within a regime the root is unique because u f(u) is
-  increasing (Assumption 4.1(iii)), so this is the greatest (and unique) fixed point.
+* :func:`greatest_price` — the scalar fixed point (4): unique (so it is the greatest), found
+  by a safeguarded Newton method on a strictly increasing scalar equation, O(n) per step.
 * :func:`clear` — prices at t=1 and t=2, sales at clearing y(x), values V(x) (6) and
   payments; with an interbank block the joint clearing (15) and values (17).
 * :func:`ell` — the no-early-liquidation sales y(0).
@@ -27,50 +23,59 @@ from liqstress.solvers.eisenberg_noe import en_clearing
 
 
 # ----------------------------------------------------------------------------- (4)
-def greatest_price(d: np.ndarray, r: np.ndarray, a: float, f: InverseDemand, xtol: float = 1e-15) -> float:
-    """Greatest p in (0, 1] with ``p = f(a + sum_j min(d_j / p, r_j))``  — equation (4).
+def greatest_price(d: np.ndarray, r: np.ndarray, a: float, f: InverseDemand, tol: float = 1e-15, max_iter: int = 200) -> float:
+    """The fixed point p in (0, 1] of ``p = f(a + sum_j min(d_j / p, r_j))``  — equation (4).
 
     ``d_j >= 0`` is bank j's cash shortfall at t=2, ``r_j >= 0`` its remaining units,
     ``a = alpha X`` the permanent impact of early sales.
+
+    Uniqueness (hence this is the greatest fixed point): with u = a + sum_j y_j and
+    Q(p) = sum_j min(d_j, r_j p) (the proceeds at price p), p is a fixed point iff
+    F(u) = f(u) (u - a) - Q(f(u)) = 0.  F is strictly increasing — f(u)(u - a) has
+    derivative f + u f' - a f' > 0 by Assumption 4.1(ii)-(iii), and Q(f(u)) is
+    non-increasing — so the root u* in [a, a + sum r] is unique.  We find it by Newton's
+    method on F safeguarded by bisection (each step O(n), no sorting), to |du| <= 1e-15 u.
     """
     d = np.asarray(d, dtype=float)
     r = np.asarray(r, dtype=float)
     act = (d > 0) & (r > 0)
-    d, r = d[act], r[act]
+    if not act.all():
+        d, r = d[act], r[act]
     if d.size == 0:
         return float(f(a))
-    b = d / r  # y_j(p) = r_j for p <= b_j, d_j / p above
-    order = np.argsort(b, kind="stable")
-    b, d, r = b[order], d[order], r[order]
-    # interval k = [P_k, P_{k+1}] with P_0 = 0, P_k = b_{k-1}; banks 0..k-1 sell d/p there
-    pts = np.concatenate(([0.0], b))
-    D = np.concatenate(([0.0], np.cumsum(d)))
-    R = r.sum() - np.concatenate(([0.0], np.cumsum(r)))
-    R = np.maximum(R, 0.0)
-    inside = pts < 1.0
-    pts, D, R = pts[inside], D[inside], R[inside]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        Y = np.where(pts > 0, D / np.where(pts > 0, pts, 1.0) + R, R)
-    h = pts - f(a + Y)
-    h[0] = -float(f(a + R[0]))  # at p -> 0+ every bank sells all it has: h < 0
-    k = int(np.flatnonzero(h <= 0)[-1])
-    lo = pts[k]
-    hi = pts[k + 1] if k + 1 < pts.size else 1.0
-    Dk, Rk = D[k], R[k]
 
-    def hk(p: float) -> float:
-        return p - float(f(a + (Dk / p if Dk > 0 else 0.0) + Rk))
+    def F_and_dF(u: float) -> tuple[float, float]:
+        p = float(f(u))
+        rp = r * p
+        below = rp < d  # banks that sell everything at this price
+        Q = float(np.where(below, rp, d).sum())
+        dQ = float(r[below].sum())  # Q'(p)
+        fp = float(f.d1(u))
+        return p * (u - a) - Q, p + (u - a) * fp - dQ * fp
 
-    if Dk == 0.0:
-        p0 = float(f(a + Rk))  # constant regime: the root is explicit
-        return min(max(p0, lo), hi)
-    lo_eval = max(lo, 1e-300)
-    hlo, hhi = hk(lo_eval), hk(hi)
-    if hlo > 0:  # can only happen by rounding at a breakpoint
-        return lo
-    if hhi < 0:  # p = 1 cannot be exceeded; Phi <= 1
-        return hi
-    return float(brentq(hk, lo_eval, hi, xtol=xtol, rtol=4 * np.finfo(float).eps, maxiter=200))
+    lo, hi = a, a + float(r.sum())
+    Fhi, _ = F_and_dF(hi)
+    if Fhi <= 0:  # every bank sells everything
+        return float(f(hi))
+    u = a + float(np.minimum(d, r).sum())  # first monotone iterate from p = 1: a lower bound of u*
+    for _ in range(max_iter):
+        Fu, dFu = F_and_dF(u)
+        if Fu == 0.0:
+            break
+        if Fu < 0:
+            lo = u
+        else:
+            hi = u
+        un = u - Fu / dFu if dFu > 0 else 0.5 * (lo + hi)
+        if not (lo < un < hi):
+            un = 0.5 * (lo + hi)
+        if abs(un - u) <= tol * max(1.0, abs(u)) or hi - lo <= tol * max(1.0, abs(u)):
+            u = un
+            break
+        u = un
+    else:  # pragma: no cover - Newton + bisection always terminates well before
+        raise SolverFailure("greatest_price", "max_iter reached", f"bracket [{lo}, {hi}]")
+    return float(f(u))
 
 
 @dataclass
@@ -113,42 +118,26 @@ def _clear_permanent(system: System, x: np.ndarray, alpha: float) -> Clearing:
 def _clear_interbank(system: System, x: np.ndarray, tol: float = 1e-13) -> Clearing:
     """Joint Eisenberg–Noe + fire-sale clearing (15), values (17).
 
-    For a price q the payments P(q) are the greatest EN vector with endowments
-    c + x f(X) + (s - x) q, and Phi(q) = f(sum_j y_j(q, P(q))) is continuous and
-    non-decreasing; the clearing price is its unique fixed point (Amini et al., 2016,
-    Lemma 3), bracketed on [f(sum(s - x)), 1] and found by Brent's method.
+    The greatest solution (q, P) of (15), the limit of the monotone iteration from
+    (1, pbar), computed exactly by the regime method of
+    :func:`liqstress.solvers.eisenberg_noe.joint_clearing`: sparse (memory O(nnz)), a few
+    warm-started Eisenberg–Noe solves, each regime's price from an exact piecewise scalar
+    equation.  ``iterations`` counts EN solves; ``status`` is the solver's status.
     """
+    from liqstress.solvers.eisenberg_noe import joint_clearing
+
     f = system.f
     pbar = system.pbar
-    Pi = system.Pi
-    PiT = Pi.T.tocsr()
+    A = system.Pi.T.tocsr()
     X = float(x.sum())
     p1 = float(f(X))
     cash1 = system.c + x * p1
     r = np.maximum(system.s - x, 0.0)
-    evals = [0]
-
-    def state(q: float):
-        evals[0] += 1
-        P = en_clearing(pbar, Pi, cash1 + r * q)
-        need = np.maximum(pbar - cash1 - PiT @ P, 0.0)
-        y = np.minimum(need / q, r)
-        return P, y
-
-    def h(q: float) -> float:
-        _, y = state(q)
-        return q - float(f(y.sum()))
-
-    q_lo = float(f(r.sum()))
-    if h(1.0) <= 0:
-        q = 1.0
-    elif h(q_lo) >= 0:
-        q = q_lo
-    else:
-        q = float(brentq(h, q_lo, 1.0, xtol=tol, rtol=4 * np.finfo(float).eps, maxiter=300))
-    P, y = state(q)
-    V = cash1 + y * q + PiT @ P  # (17)
-    return Clearing(p1, q, y, V, P, iterations=evals[0])
+    jc = joint_clearing(pbar, A, cash1, r, f)
+    if jc.status not in ("converged", "converged_picard") or not jc.residual <= max(tol, 1e-9):
+        raise SolverFailure("joint_clearing (15)", jc.status, f"residual {jc.residual:.3g}")
+    V = cash1 + jc.y * jc.q + jc.AP  # (17)
+    return Clearing(p1, jc.q, jc.y, V, jc.P, iterations=jc.en_solves, status=jc.status)
 
 
 def clear(system: System, x: Optional[np.ndarray] = None, alpha: Optional[float] = None) -> Clearing:

@@ -212,3 +212,221 @@ def en_picard(pbar: np.ndarray, Pi: sp.spmatrix, e: np.ndarray, tol: float = 1e-
         if d <= tol * norm:
             return P, k
     return P, max_iter
+
+
+# ----------------------------------------------------------------------------- (15)
+@dataclass
+class JointClearing:
+    """Greatest solution (q, P) of the joint fire-sale / EN clearing (15)."""
+
+    q: float
+    P: np.ndarray
+    y: np.ndarray  # fire sales at t=2
+    AP: np.ndarray  # (Pi^T P): interbank income
+    default: np.ndarray
+    en_solves: int
+    regimes: int
+    residual: float
+    status: str = "converged"
+
+
+def _regime_pieces(a: np.ndarray, b: np.ndarray, r: np.ndarray):
+    """Breakpoints of ``Y(t) = sum_j clip(a_j / t - b_j, 0, r_j)`` (t > 0), ascending.
+
+    Returns ``(T, A, B, R)``: on ``[T_k, T_{k+1})`` ``Y(t) = A_k / t - B_k + R_k``; ``T_0 = 0``.
+    Bank j sells everything (r_j) for t <= a_j / (b_j + r_j), nothing for t >= a_j / b_j,
+    and ``a_j / t - b_j`` in between.
+    """
+    act = (a > 0) & (r > 0)
+    a, b, r = a[act], b[act], r[act]
+    t1 = a / (b + r)
+    with np.errstate(divide="ignore"):
+        t2 = np.where(b > 0, a / np.where(b > 0, b, 1.0), np.inf)
+    ev_t = np.concatenate((t1, t2))
+    dA = np.concatenate((a, -a))
+    dB = np.concatenate((b, -b))
+    dR = np.concatenate((-r, np.zeros_like(r)))
+    fin = np.isfinite(ev_t)
+    ev_t, dA, dB, dR = ev_t[fin], dA[fin], dB[fin], dR[fin]
+    order = np.argsort(ev_t, kind="stable")
+    T = np.concatenate(([0.0], ev_t[order]))
+    A = np.concatenate(([0.0], np.cumsum(dA[order])))
+    B = np.concatenate(([0.0], np.cumsum(dB[order])))
+    R = r.sum() + np.concatenate(([0.0], np.cumsum(dR[order])))
+    return T, np.maximum(A, 0.0), np.maximum(B, 0.0), np.maximum(R, 0.0)
+
+
+def greatest_price_affine(a: np.ndarray, b: np.ndarray, r: np.ndarray, f, q_max: float, grid: int = 256) -> float:
+    """Greatest t in (0, q_max] with ``t = f(sum_j clip(a_j / t - b_j, 0, r_j))``.
+
+    Exact piecewise treatment (the regime map of (15) for a fixed default set, where a
+    bank's shortfall ``a_j - b_j t`` is affine in the price): ``h(t) = t - f(Y(t))`` is
+    evaluated at every breakpoint at once; on a piece ``Y = A/t + C`` each root of h is
+    an up-crossing when ``C >= 0`` (u f(u) increasing, Assumption 4.1(iii)), so a piece
+    with ``h > 0`` at both ends holds no root; pieces with ``C < 0`` are scanned on a grid.
+    Requires ``h(q_max) >= 0``.
+    """
+    from scipy.optimize import brentq
+
+    T, A, B, R = _regime_pieces(a, b, r)
+    keep = T < q_max
+    T, A, B, R = T[keep], A[keep], B[keep], R[keep]
+    ends = np.append(T[1:], q_max)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        Yl = np.where(T > 0, A / np.where(T > 0, T, 1.0) - B + R, R)
+    hl = T - f(np.maximum(Yl, 0.0))
+    hl[0] = -1.0  # t -> 0+: everything is sold, h -> -f(R_0) < 0
+    C = R - B
+    kstar = int(np.flatnonzero(hl <= 0)[-1])
+    # pieces above kstar have h > 0 at their left end; with C >= 0 they hold no root.  With
+    # C < 0 the cheap bound h(t) >= lo - f(A/hi + C) on [lo, hi] clears most of them.
+    above = np.arange(kstar + 1, T.size)
+    if above.size:
+        lo_a, hi_a = T[above], ends[above]
+        bound = lo_a - f(np.maximum(A[above] / hi_a - B[above] + R[above], 0.0))
+        suspect = above[(C[above] < 0) & (bound <= 0) & (hi_a > lo_a)]
+    else:
+        suspect = above
+
+    def g_of(k):
+        return lambda t: t - float(f(max(A[k] / t - B[k] + R[k], 0.0)))
+
+    def root_in(k, lo, hi, need_sign_change):
+        g = g_of(k)
+        if C[k] < 0:  # possibly several roots: highest sign change on a grid
+            ts = np.linspace(lo, hi, grid)
+            hs = ts - f(np.maximum(A[k] / ts - B[k] + R[k], 0.0))
+            neg = np.flatnonzero(hs <= 0)
+            if neg.size == 0:
+                return None
+            j = int(neg[-1])
+            if j == grid - 1:
+                return float(hi)
+            lo, hi = ts[j], ts[j + 1]
+        elif need_sign_change:
+            return None
+        if g(hi) <= 0:
+            return float(hi)
+        if g(lo) >= 0:
+            return float(lo)
+        return float(brentq(g, lo, hi, xtol=1e-16, rtol=4 * np.finfo(float).eps, maxiter=200))
+
+    for k in suspect[::-1]:
+        t = root_in(int(k), max(T[k], 1e-300), ends[k], True)
+        if t is not None:
+            return t
+    t = root_in(kstar, max(T[kstar], 1e-300), ends[kstar], False)
+    if t is not None:
+        return t
+    return float(T[0])  # unreachable: h(0+) < 0
+
+
+def joint_clearing(
+    pbar: np.ndarray,
+    A: sp.csr_matrix,
+    cash: np.ndarray,
+    r: np.ndarray,
+    f,
+    max_regimes: int = 10_000,
+) -> JointClearing:
+    """Greatest solution of (15) for fixed early sales: ``cash = c + x f(X)``, ``r = s - x``.
+
+    Regime method (exact, few EN solves).  For a price q let P(q) be the greatest EN vector
+    with endowment ``cash + r q`` and D(q) its default set; D(q) shrinks as q grows.  Fix
+    the default set D_k found at the current upper bound q_k.  For q <= q_k the block
+    solution with that set, ``P^R(q) = P(q_k) - z (q_k - q)`` with ``(I - A_DD) z = r_D``,
+    is an upper bound of P(q) (fictitious-default property, D_k ⊆ D(q)), so every bank's
+    shortfall ``a_j - b_j q`` (``b = A_{.D} z >= 0``) under-states the true one and the
+    regime map Phi_k(q) = f(sum_j clip((a_j - b_j q)/q, 0, r_j)) dominates the true
+    Phi(q) = f(sum_j y_j(q, P(q))).  Its greatest fixed point q_{k+1} (exact, piecewise;
+    :func:`greatest_price_affine`) is therefore >= the true clearing price q*.  One warm
+    EN solve at q_{k+1} (started from P^R(q_{k+1}), a super-solution) gives D_{k+1}; when
+    D_{k+1} = D_k the regime map is the true map at q_{k+1}, so q_{k+1} = q*.  The q_k
+    decrease, the D_k grow: at most n + 1 regimes, typically 2–4.
+    """
+    pbar = np.asarray(pbar, dtype=float)
+    cash = np.asarray(cash, dtype=float)
+    r = np.asarray(r, dtype=float)
+    q = 1.0
+    res = en_solve(pbar, None, cash + r * q, A=A)
+    en_solves = 1
+    regimes = 0
+    status = res.status
+    while True:
+        regimes += 1
+        P = res.P
+        D = res.default
+        AP = A @ P
+        idx = np.flatnonzero(D)
+        if idx.size:
+            z, ok = solve_block(A, idx, r[idx])
+            if not ok:  # singular block: fall back to the (slow, safe) joint monotone iteration
+                return _joint_picard(pbar, A, cash, r, f, q, P, en_solves, regimes)
+            zf = np.zeros_like(pbar)
+            zf[idx] = np.maximum(z, 0.0)
+            b = A @ zf
+        else:
+            zf = np.zeros_like(pbar)
+            b = np.zeros_like(pbar)
+        a = pbar - cash - AP + b * q  # shortfall at price t <= q is a - b t (upper-bound regime)
+        q_new = greatest_price_affine(a, b, r, f, q)
+        if q_new >= q * (1 - 4 * np.finfo(float).eps) or regimes >= max_regimes:
+            if regimes >= max_regimes and q_new < q:
+                status = "max_regimes"
+            break
+        P0 = P - zf * (q - q_new)
+        res = en_solve(pbar, None, cash + r * q_new, A=A, P0=P0)
+        en_solves += 1
+        q = q_new
+        if np.array_equal(res.default, D):
+            break
+    P = res.P
+    AP = A @ P
+    need = np.maximum(pbar - cash - AP, 0.0)
+    y = np.minimum(need / q, r)
+    resid_q = abs(q - float(f(y.sum())))
+    resid = max(res.residual, resid_q)
+    if res.status != "converged":
+        status = res.status
+    return JointClearing(q=q, P=P, y=y, AP=AP, default=res.default, en_solves=en_solves, regimes=regimes, residual=resid, status=status)
+
+
+def _joint_picard(pbar, A, cash, r, f, q, P, en_solves, regimes, tol=1e-14, max_iter=100_000) -> JointClearing:
+    """Monotone iteration of the joint map (15) from an upper bound (q, P) (safe fallback)."""
+    for k in range(max_iter):
+        AP = A @ P
+        need = np.maximum(pbar - cash - AP, 0.0)
+        y = np.minimum(need / q, r)
+        qn = min(q, float(f(y.sum())))
+        Pn = np.minimum(P, np.minimum(pbar, cash + AP + r * qn))
+        done = (q - qn) <= tol and float((P - Pn).sum()) <= tol * max(float(pbar.sum()), 1.0)
+        q, P = qn, Pn
+        if done:
+            break
+    AP = A @ P
+    y = np.minimum(np.maximum(pbar - cash - AP, 0.0) / q, r)
+    default = P < pbar - DEFAULT_RTOL * np.maximum(pbar, 1e-300)
+    resid = abs(q - float(f(y.sum())))
+    return JointClearing(q, P, y, AP, default, en_solves, regimes, resid, "converged_picard")
+
+
+def joint_picard(pbar, Pi, cash, r, f, tol: float = 1e-15, max_iter: int = 1_000_000):
+    """Plain monotone iteration of the joint map (15) from (q, P) = (1, pbar) — the SPEC's
+    reference definition, used as a baseline in tests and benchmarks. Returns (q, P, y, iters)."""
+    A = _as_A(Pi, None)
+    pbar = np.asarray(pbar, float)
+    q, P = 1.0, pbar.copy()
+    norm = max(float(pbar.sum()), 1.0)
+    for k in range(1, max_iter + 1):
+        AP = A @ P
+        y = np.minimum(np.maximum(pbar - cash - AP, 0.0) / q, r)
+        qn = min(q, float(f(y.sum())))
+        Pn = np.minimum(P, np.minimum(pbar, cash + AP + r * q))
+        d = (q - qn) + float((P - Pn).sum()) / norm
+        q, P = qn, Pn
+        if d <= tol:
+            break
+    AP = A @ P
+    y = np.minimum(np.maximum(pbar - cash - AP, 0.0) / q, r)
+    return q, P, y, k

@@ -150,15 +150,19 @@ def _check_xi(prob: RelaxedProblem, x_i: float) -> float:
 
 
 # ----------------------------------------------------------------------------- SCIP (global)
-def _scip_model(time_limit: float):
+_SCIP_OK = ("optimal", "gaplimit")
+
+
+def _scip_model(time_limit: float, absgap: float):
+    """A quiet SCIP model: feasibility tolerance 1e-9, stop when the absolute gap <= absgap."""
     from pyscipopt import Model
 
     m = Model()
     m.hideOutput()
     m.setParam("limits/time", float(time_limit))
     m.setParam("numerics/feastol", 1e-9)
-    m.setParam("limits/absgap", 1e-10)
-    m.setParam("limits/gap", 1e-10)
+    m.setParam("limits/absgap", float(absgap))
+    m.setParam("limits/gap", 1e-12)
     return m
 
 
@@ -178,7 +182,7 @@ def _scip_inner(prob: RelaxedProblem, x_i: float, tol: float, time_limit: float)
     f = prob.system.f
     c = prob.system.c
     i = prob.i
-    m = _scip_model(time_limit)
+    m = _scip_model(time_limit, 0.5 * tol)
     xv = {j: m.addVar(name=f"x{j}", lb=0.0, ub=float(prob.ell[j])) for j in others}
     W = float(prob.ell[others].sum())
     X = m.addVar(name="X", lb=x_i, ub=x_i + W)
@@ -218,17 +222,17 @@ def _scip_inner(prob: RelaxedProblem, x_i: float, tol: float, time_limit: float)
     x = prob.full(x_i, np.clip(xo, 0.0, prob.ell[others]))
     val = prob.value(x)
     gap = val - lb
-    certified = status == "optimal" and gap <= tol
+    certified = status in _SCIP_OK and gap <= tol
     return InnerResult(val, x, certified, "scip", status, time.perf_counter() - t0, gap=gap, lower_bound=lb)
 
 
-def _scip_master(prob: RelaxedProblem, cuts: list[np.ndarray], time_limit: float) -> tuple[float, float, str]:
+def _scip_master(prob: RelaxedProblem, cuts: list[np.ndarray], time_limit: float, absgap: float) -> tuple[float, float, str]:
     """max_{x_i, t} t s.t. t <= Vt_i(x_i, x^k_-i) for every stored worst case x^k: returns
     (SCIP dual bound = upper bound of the max-min value, maximiser x_i, status)."""
     f = prob.system.f
     c = prob.system.c
     i = prob.i
-    m = _scip_model(time_limit)
+    m = _scip_model(time_limit, absgap)
     z = m.addVar(name="z", lb=0.0, ub=prob.ell_i)
     t = m.addVar(name="t", lb=-1e6, ub=1e6)
     for k, xo in enumerate(cuts):
@@ -469,7 +473,7 @@ def _maximin_global(prob: RelaxedProblem, tol: float, time_limit: float, max_ite
     if e > 0:
         while it < max_iter:
             it += 1
-            ub, z, st = _scip_master(prob, cuts, time_limit)
+            ub, z, st = _scip_master(prob, cuts, time_limit, 0.1 * tol)
             statuses.append(st)
             if ub - max(lb, best.lower_bound or -math.inf) <= tol:
                 break
@@ -479,8 +483,9 @@ def _maximin_global(prob: RelaxedProblem, tol: float, time_limit: float, max_ite
     else:
         ub = best.value
     gap = ub - lb
-    certified = gap <= tol and all(s == "optimal" for s in statuses)
-    status = "optimal" if certified else ("gap_not_closed" if all(s == "optimal" for s in statuses) else statuses[-1])
+    solved = all(s in _SCIP_OK for s in statuses)
+    certified = gap <= tol and solved
+    status = "optimal" if certified else ("gap_not_closed" if solved else next(s for s in statuses if s not in _SCIP_OK))
     details = {"upper_bound": ub, "lower_bound": lb, "gap": gap, "iterations": it, "inner_solves": len(cuts)}
     return _result(prob, "global", best_z, best, certified, "scip", t0, status, tol, details)
 

@@ -97,8 +97,11 @@ def solve_phi(W, ell_i, Lam, alpha: float, f: InverseDemand, tol: float = 1e-14,
     zl, zh, za = lo[idx], hi[idx], z[idx]
     Wa, ea = W[idx], ell_i[idx]
     scale = np.maximum(ea, 1e-300)
+    eps = np.finfo(float).eps
     for _ in range(max_iter):
         p = phi(za, Wa, ea, Lam, alpha, f)
+        # rounding level of phi: its terms are O(f) and cancel near the root
+        noise = 16 * eps * (f(za + Wa) + f(Lam - (1.0 - alpha) * (za + Wa)))
         # maintain the bracket: phi(zl) > 0 > phi(zh)
         pos = p > 0
         zl = np.where(pos, za, zl)
@@ -109,7 +112,8 @@ def solve_phi(W, ell_i, Lam, alpha: float, f: InverseDemand, tol: float = 1e-14,
         bad = ~np.isfinite(zn) | (zn <= zl) | (zn >= zh)
         zn = np.where(bad, 0.5 * (zl + zh), zn)
         zn = np.where(p == 0, za, zn)  # exact root: keep it
-        done = (np.abs(zn - za) <= tol * scale) | ((zh - zl) <= tol * scale)
+        zn = np.where(np.abs(p) <= noise, za, zn)  # at the rounding level: converged
+        done = (np.abs(zn - za) <= tol * scale) | ((zh - zl) <= tol * scale) | (np.abs(p) <= noise)
         za = zn
         if done.all():
             break

@@ -116,13 +116,21 @@ def forward_nco(proj: Projection) -> np.ndarray:
     return o - np.minimum(i, INFLOW_CAP * o)
 
 
-def lcr_path(stress: StressFile, res: Resolved, proj: Projection, result: CBCResult) -> np.ndarray:
+def lcr_path(stress: StressFile, res: Resolved, proj: Projection, result: CBCResult, st: LCRResult) -> np.ndarray:
     """Forward-looking stress LCR at the end of each day t: capped HQLA still held (cash balance
-    as Level 1 plus unused CBC lines at stressed LCR values, Annex 1) over :func:`forward_nco`.
-    Near the end of the projection the 30-day window is truncated."""
+    as Level 1 plus unused CBC lines at stressed LCR values, Annex 1) over the net outflows of
+    days t+1..t+30 (:func:`forward_nco`), the latter scaled by ``k = NCO_stress / NCO_fwd(days
+    1..30)`` so that the path starts from the stress LCR's denominator (Basel-floored rates) and
+    then follows the shape of the projection.  Near the end of the projection the window is
+    truncated."""
     rem = remaining_units(stress, result)
     ids = [a.id for a in stress.cbc]
     nco = forward_nco(proj)
+    o = proj.daily["outflows"].to_numpy()[:30].sum()
+    i = proj.daily["inflows"].to_numpy()[:30].sum()
+    nco0 = o - min(i, INFLOW_CAP * o)
+    if nco0 > 1e-9 and st.net_outflows > 0:
+        nco = nco * (st.net_outflows / nco0)
     out = np.empty(stress.horizon_days)
     for t in range(stress.horizon_days):
         h = stock(stress, res, dict(zip(ids, rem[:, t])), cash=float(result.balances[t])).hqla
@@ -169,7 +177,7 @@ def _stage1(stress: StressFile, res: Resolved, method: str):
     wf = waterfall(plan)
     base = compute_lcr(stress)
     st = compute_lcr(stress, res)
-    path = lcr_path(stress, res, proj, wf)
+    path = lcr_path(stress, res, proj, wf, st)
     ind = cfp_mod.indicators(stress, res, proj, lp.survival_days, path)
     upto = min(stress.horizon_days, lp.survival_days + 1)
     cf = cfp_mod.evaluate(stress, ind, upto=upto)

@@ -1,0 +1,1 @@
+"""Narrative liquidity stress reports (seed 001 Output Specification): Markdown, HTML, figures."""

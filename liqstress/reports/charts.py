@@ -1,0 +1,57 @@
+"""Figures of the stress report (matplotlib, Agg backend, PNG files beside the report)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+LEVEL_COLORS = {"L1": "#1f4e79", "L2A": "#2e86c1", "L2B": "#85c1e9", "non_HQLA": "#d5d8dc", "facility": "#f5b041"}
+
+
+def cash_chart(path: Path, title: str, unit: str, series: dict[str, np.ndarray], survival: int,
+               minimum: int, horizon: int) -> None:
+    """Cumulative net cash position (full daily series) under each plan, with the survival
+    point and the internal minimum."""
+    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=110)
+    days = np.arange(1, horizon + 1)
+    styles = ["-", "--", ":", "-."]
+    for k, (label, y) in enumerate(series.items()):
+        ax.plot(days, y, styles[k % len(styles)], lw=1.6, label=label)
+    ax.axhline(0.0, color="black", lw=0.8)
+    if survival < horizon:
+        ax.axvline(survival + 1, color="#c0392b", lw=1.0, ls="--", label=f"first negative day ({survival + 1})")
+    if minimum <= horizon:
+        ax.axvline(minimum, color="#7f8c8d", lw=1.0, ls=":", label=f"internal minimum ({minimum} d)")
+    ax.set_xlabel("day of stress")
+    ax.set_ylabel(f"cumulative net cash position ({unit})")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def cbc_chart(path: Path, title: str, unit: str, remaining_by_level: dict[str, np.ndarray],
+              deployed_cum: np.ndarray, horizon: int) -> None:
+    """Remaining CBC by liquidity level (stacked) and cumulative deployed CBC."""
+    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=110)
+    days = np.arange(1, horizon + 1)
+    labels = [k for k in remaining_by_level if np.any(remaining_by_level[k] > 0)]
+    if labels:
+        ax.stackplot(days, *[remaining_by_level[k] for k in labels], labels=[f"remaining {k}" for k in labels],
+                     colors=[LEVEL_COLORS.get(k, "#aaaaaa") for k in labels], alpha=0.85)
+    ax.plot(days, deployed_cum, color="#c0392b", lw=1.8, label="deployed (cumulative)")
+    ax.set_xlabel("day of stress")
+    ax.set_ylabel(f"CBC value after haircuts ({unit})")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
