@@ -93,7 +93,7 @@ def summary_paragraph(sd: ScenarioData, f: Fmt, stress: StressFile) -> str:
     drv = sorted(((k[4:], v) for k, v in a.proj.by_driver(min(30, H)).items() if k.startswith("out:") and v > 0),
                  key=lambda kv: -kv[1])
     out30 = float(a.proj.daily["outflows"].iloc[:30].sum())
-    parts = [f"{f.mu(v, 'd')} of {k.replace('_', ' ')} outflows" for k, v in drv[:3]]
+    parts = [f"{f.mu(v, 'd')} of {k.replace('_', ' ')}" + ("" if k.endswith("outflows") else " outflows") for k, v in drv[:3]]
     comp = ", ".join(parts[:-1]) + (f" and {parts[-1]}" if len(parts) > 1 else (parts[0] if parts else ""))
     lead = {"idiosyncratic": "Under the idiosyncratic scenario", "market_wide": "Under the market-wide scenario",
             "combined": "The combined stress scenario"}[r.type]
