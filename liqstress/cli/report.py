@@ -29,10 +29,9 @@ def report(
     if json_out:
         print_json(doc)
         return
-    rows = [[s["name"], s["type"], s["survival_days"], s["waterfall_survival_days"], s["survival_days_with_actions"],
+    rows = [[s["name"], s["survival_days"], s["waterfall_survival_days"], s["survival_days_with_actions"],
              s["internal_minimum_days"], s["stress_lcr"]] for s in doc["scenarios"]]
-    render_table(f"{doc['stress']} -> {out}", ["scenario", "type", "survival LP", "survival waterfall",
-                                               "with actions", "internal min", "stress LCR"], rows)
+    render_table(f"{doc['stress']} -> {out}", ["scenario", "LP days", "waterfall", "w/ actions", "min days", "LCR"], rows)
     failed = [c["item"] for c in doc["checklist"] if c["status"] == "fail"]
     typer.echo(f"checklist: {10 - len(failed)}/10 pass" + (f"; failing: {'; '.join(failed)}" if failed else ""))
 

@@ -15,23 +15,28 @@ LEVEL_COLORS = {"L1": "#1f4e79", "L2A": "#2e86c1", "L2B": "#85c1e9", "non_HQLA":
 
 def cash_chart(path: Path, title: str, unit: str, series: dict[str, np.ndarray], survival: int,
                minimum: int, horizon: int) -> None:
-    """Cumulative net cash position (full daily series) under each plan, with the survival
-    point and the internal minimum."""
-    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=110)
+    """Cumulative net cash position under each plan (full daily series, right; first 30 days,
+    left), with the first negative day and the internal minimum."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), dpi=110, gridspec_kw={"width_ratios": [1, 1.6]})
     days = np.arange(1, horizon + 1)
     styles = ["-", "--", ":", "-."]
-    for k, (label, y) in enumerate(series.items()):
-        ax.plot(days, y, styles[k % len(styles)], lw=1.6, label=label)
-    ax.axhline(0.0, color="black", lw=0.8)
-    if survival < horizon:
-        ax.axvline(survival + 1, color="#c0392b", lw=1.0, ls="--", label=f"first negative day ({survival + 1})")
-    if minimum <= horizon:
-        ax.axvline(minimum, color="#7f8c8d", lw=1.0, ls=":", label=f"internal minimum ({minimum} d)")
-    ax.set_xlabel("day of stress")
-    ax.set_ylabel(f"cumulative net cash position ({unit})")
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
+    zoom = min(horizon, 30)
+    for ax, upto in ((axes[0], zoom), (axes[1], horizon)):
+        for k, (label, y) in enumerate(series.items()):
+            ax.plot(days[:upto], np.asarray(y)[:upto], styles[k % len(styles)], lw=1.6, label=label,
+                    marker="." if upto <= 30 else None, ms=3)
+        ax.axhline(0.0, color="black", lw=0.8)
+        if survival < horizon and survival + 1 <= upto:
+            ax.axvline(survival + 1, color="#c0392b", lw=1.0, ls="--", label=f"first negative day ({survival + 1})")
+        if minimum <= upto:
+            ax.axvline(minimum, color="#7f8c8d", lw=1.0, ls=":", label=f"internal minimum ({minimum} d)")
+        ax.set_xlabel("day of stress")
+        ax.grid(alpha=0.3)
+    axes[0].set_title(f"days 1-{zoom}", fontsize=9)
+    axes[1].set_title(f"full projection (days 1-{horizon})", fontsize=9)
+    axes[0].set_ylabel(f"cumulative net cash position ({unit})")
+    axes[1].legend(fontsize=7, loc="best")
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -116,7 +116,7 @@ def _binding_constraint(sd_a: ScenarioAnalysis, dep: Deployment) -> str:
     if T >= H:
         top = proj.filter(like="out:").sum().sort_values(ascending=False)
         k = top.index[0][4:]
-        return (f"none within the {H}-day projection; the largest drain is {k.replace('_', ' ')} "
+        return (f"none within the {H}<sup>i</sup>-day projection; the largest drain is {k.replace('_', ' ')} "
                 f"({_m(top.iloc[0])} over the horizon)")
     fail = T + 1
     row = proj.iloc[fail - 1]
@@ -126,11 +126,11 @@ def _binding_constraint(sd_a: ScenarioAnalysis, dep: Deployment) -> str:
         float(x) for x in dep.cash_raised_by_level.values())
     left = sd_a.lp.remaining_cbc
     if tot0 <= 0 or left <= 0.01 * max(tot0, 1e-12):
-        return (f"counterbalancing capacity exhausted: the cash balance turns negative on day {fail} "
-                f"(day-{fail} net outflow {_m(row['net_outflows'])}, mostly {k})")
+        return (f"counterbalancing capacity exhausted: the cash balance turns negative on day {_d(fail)} "
+                f"(net outflow that day {_m(row['net_outflows'])}, mostly {k})")
     return (f"monetisation speed (daily market capacity and settlement lags): {_m(left)} of CBC is still "
             f"unused at day {_d(T)} but cannot be turned into cash by day {_d(fail)} "
-            f"(day-{fail} net outflow {_m(row['net_outflows'])}, mostly {k})")
+            f"(net outflow that day {_m(row['net_outflows'])}, mostly {k})")
 
 
 def _lines_of_defence(sd_a: ScenarioAnalysis, dep: Deployment) -> list[str]:

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
-from liqstress.models.stress_file import INFLOW_KINDS, PHASE_LABEL, PHASES, StressFile, load_stress
+from liqstress.models.stress_file import PHASE_LABEL, PHASES, StressFile, load_stress
 from liqstress.reports import charts
 from liqstress.reports.checklist import Check, evaluate
 from liqstress.reports.data import ReportData, ScenarioData, collect
@@ -138,6 +137,37 @@ def summary_paragraph(sd: ScenarioData, f: Fmt, stress: StressFile) -> str:
     return " ".join(s)
 
 
+def impact_timeline(sd: ScenarioData, f: Fmt) -> str:
+    """Phase-by-phase evolution of the liquidity position (seed Step 7 "Impact timeline")."""
+    a = sd.a
+    H, T = a.horizon_days, a.horizon
+    end_all = H if T >= H else T + 1
+    starts = [(p, a.cfp.activation[p]) for p in PHASES if a.cfp.activation[p] is not None]
+    # distinct start days only (phases reached the same day collapse into the highest)
+    seg: list[tuple[str, int]] = []
+    for p, d0 in starts:
+        if seg and seg[-1][1] == d0:
+            seg[-1] = (p, d0)
+        else:
+            seg.append((p, d0))
+    rem = sum(sd.shown.remaining_by_level.values())
+    out = a.proj.daily["outflows"].to_numpy()
+    parts = []
+    for k, (p, d0) in enumerate(seg):
+        if d0 > end_all:
+            break
+        d1 = min(seg[k + 1][1] - 1 if k + 1 < len(seg) else end_all, end_all)
+        lc = float(a.lcr_path[d1 - 1])
+        parts.append(f"{PHASE_LABEL[p]} (days {f.n(d0, 'd')}–{f.n(d1, 'd')}): stressed outflows of "
+                     f"{f.mu(float(out[d0 - 1:d1].sum()), 'd')}, unused CBC "
+                     + (f"falls to {f.mu(float(rem[d1 - 1]), 'd')} and the LCR projection to {f.p(lc, 'd')}"
+                        if math.isfinite(lc) else f"falls to {f.mu(float(rem[d1 - 1]), 'd')}")
+                     + f" by day {f.n(d1, 'd')}")
+    tail = (f" The cash position turns negative on day {f.n(T + 1, 'd')}." if T < H else
+            f" The bank remains liquid through day {f.n(H, 'i')}.")
+    return "Impact timeline: " + "; ".join(parts) + "." + tail
+
+
 def recovery_paragraph(sd: ScenarioData, f: Fmt) -> str:
     a, r = sd.a, sd.a.res
     H, T = a.horizon_days, a.horizon
@@ -240,7 +270,9 @@ def scenario_section(sd: ScenarioData, d: ReportData, f: Fmt, figs: dict[str, st
                   f"Cumulative ({st.unit})", f"Cash after CBC, LP plan ({st.unit})"], rows), "",
           f"Net = inflows − outflows (stressed, contractual; no CBC). Cumulative = running sum of Net. The last column "
           f"is the cumulative net cash position including the opening cash of {f.mu(st.opening_cash, 'i')} and the CBC "
-          f"monetisation of the LP plan (survival run: positive up to the survival horizon).", ""]
+          f"monetisation of the LP plan (survival run: positive up to the survival horizon"
+          + (")." if T >= H else "; after it the LP plan stops monetising, see the waterfall series in the chart)."),
+          ""]
     if H > 30:
         bl = bucketed(a.proj.daily, H, None, extra={"cash_lp": lp_cash})
         bl = bl[bl["first_day"] > 30]
@@ -263,7 +295,7 @@ def scenario_section(sd: ScenarioData, d: ReportData, f: Fmt, figs: dict[str, st
           f"(bisection over LP feasibility, HiGHS); sensitivity is given by the reverse stress multiplier below.", ""]
     L += ["Lines of defence: " + " ".join(sd.lines_of_defence), ""]
     L += [f"![Cumulative net cash position — {r.name}]({figs['cash']})", "",
-          f"Full daily series (all {H} days): [{figs['csv']}]({figs['csv']}).", ""]
+          f"Full daily series (all {f.n(H, 'i')} days): [{figs['csv']}]({figs['csv']}).", ""]
     if sd.reverse is not None:
         rv = sd.reverse
         if rv.multiplier is None:
@@ -328,7 +360,7 @@ def scenario_section(sd: ScenarioData, d: ReportData, f: Fmt, figs: dict[str, st
           _table(["Indicator", "Current (day 1)", "Trigger Level", "Status", "Phase"], rows), "",
           "Phase timeline: " + "; ".join(f"{PHASE_LABEL[p]} from day {f.n(a.cfp.activation[p], 'd')}"
                                          for p in PHASES if a.cfp.activation[p] is not None)
-          + ("" if T >= H else f" (evaluated up to the failure day {T + 1})") + ". Escalation is sticky.", ""]
+          + ("" if T >= H else f" (evaluated up to the failure day {f.n(T + 1, 'd')})") + ". Escalation is sticky.", "", impact_timeline(sd, f), ""]
     if st.cfp.phases:
         rows = [[PHASE_LABEL[p], st.cfp.phases[p].authority, st.cfp.phases[p].actions] for p in PHASES if p in st.cfp.phases]
         L += [_table(["Phase", "Authority", "Actions"], rows), ""]
@@ -429,7 +461,7 @@ def document(d: ReportData, figs: dict[str, dict[str, str]], checks: list[Check]
             continue
         rows.append([sd.name, f.n(rv.internal_minimum, "i"),
                      f.n("not reached" if rv.multiplier is None else f"{rv.multiplier:.3f}", "d"),
-                     f.n("—" if rv.horizon_at_multiplier is None else rv.horizon_at_multiplier, "d"), str(len(rv.evaluations))])
+                     f.n("—" if rv.horizon_at_multiplier is None else rv.horizon_at_multiplier, "d"), f.n(len(rv.evaluations), "d")])
     if rows:
         L += ["# Reverse Stress Test", "",
               "Smallest severity multiplier m at which the LP survival horizon (without management actions) falls below "
@@ -439,7 +471,7 @@ def document(d: ReportData, figs: dict[str, dict[str, str]], checks: list[Check]
               "on m is exact up to its tolerance.", "",
               _table(["Scenario", "Internal min (d)", "Multiplier m*", "Horizon at m* (d)", "LP solves"], rows), ""]
     if st.historical_events:
-        rows = [[e.name, str(e.year), f.p((e.deposit_outflow_pct or float('nan')) / 100, "i", 0) if e.deposit_outflow_pct is not None else "—",
+        rows = [[e.name, f.n(e.year, "i"), f.p((e.deposit_outflow_pct or float('nan')) / 100, "i", 0) if e.deposit_outflow_pct is not None else "—",
                  f.n(e.days, "i") if e.days else "—", e.wholesale_access or "—", e.note or "—", e.source or "—"]
                 for e in st.historical_events]
         L += ["# Historical Reference Events", "",
@@ -471,6 +503,7 @@ class ReportOutput:
                 "waterfall_survival_days_with_actions": a.wf_actions.survival_days,
                 "horizon_days": a.horizon_days, "internal_minimum_days": a.internal_minimum,
                 "headroom_days": a.lp.survival_days - a.internal_minimum,
+                "survival_censored": a.lp.survival_days >= a.horizon_days,
                 "stress_lcr": a.lcr.lcr, "hqla": a.lcr.hqla, "net_outflows_30d": a.lcr.net_outflows,
                 "lcr_driver": sd.lcr_driver[0],
                 "cfp_activation": a.cfp.activation,

@@ -128,9 +128,19 @@ def compile_plan(plan: CBCPlan) -> Compiled:
             a.id, "asset", a.level, av, a.daily_capacity, max(sale_value, repo_value),
             a.closed_days, a.repo_term_days if a.repo else 0, a.rollover and a.repo,
         )
-        if a.repo:
+        # Dominance: without a repo term and without price impact, sale and repo of the same
+        # line share capacity, holdings and settlement lag, so the one paying less cash per
+        # unit is never useful (neither for the horizon nor for the remaining CBC, valued at
+        # the better of the two): keep only the better one (repo on ties).
+        use_repo, use_sale = a.repo, a.sale
+        if a.repo and a.sale and prices is None and not a.repo_term_days:
+            if 1.0 - hc >= 1.0 - d:
+                use_sale = False
+            else:
+                use_repo = False
+        if use_repo:
             add_source(g, "repo", 1.0 - hc, a.settlement_days)
-        if a.sale:
+        if use_sale:
             if prices is not None:
                 for q, p in enumerate(prices, start=1):
                     add_source(g, "sell", (1.0 - d) * p, a.settlement_days, width, q)

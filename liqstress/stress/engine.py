@@ -133,7 +133,7 @@ def lcr_path(stress: StressFile, res: Resolved, proj: Projection, result: CBCRes
         nco = nco * (st.net_outflows / nco0)
     out = np.empty(stress.horizon_days)
     for t in range(stress.horizon_days):
-        h = stock(stress, res, dict(zip(ids, rem[:, t])), cash=float(result.balances[t])).hqla
+        h = stock(stress, res, dict(zip(ids, rem[:, t])), cash=float(result.balances[t]), unwind=False).hqla
         out[t] = np.inf if nco[t] <= 1e-9 else h / nco[t]
     return out
 

@@ -122,11 +122,12 @@ def level_values(stress: StressFile, res: Optional[Resolved], remaining: Optiona
 
 
 def stock(stress: StressFile, res: Optional[Resolved], remaining: Optional[dict] = None,
-          cash: Optional[float] = None) -> HQLAStock:
-    """Capped HQLA stock; adjusted amounts unwind secured transactions maturing within 30 days."""
+          cash: Optional[float] = None, unwind: bool = True) -> HQLAStock:
+    """Capped HQLA stock; adjusted amounts unwind secured transactions maturing within 30 days
+    (``unwind=False`` on days after the reporting date, when those transactions have settled)."""
     v = level_values(stress, res, remaining, cash)
     adj = dict(v)
-    for t in stress.lcr.secured_transactions:
+    for t in (stress.lcr.secured_transactions if unwind else []):
         if t.maturity_days <= 30:
             if t.gave.level != "non_HQLA":
                 adj[t.gave.level] += t.gave.value
