@@ -19,11 +19,12 @@ def robust(
     """Robust early-liquidation strategy of every bank (Theorem 4.4 / Theorem 5.3)."""
     from liqstress.solvers.robust import robust_strategies
 
-    res = robust_strategies(load_system(system), alpha)
+    sysm = load_system(system)
+    res = robust_strategies(sysm, alpha)
     if res.worst_case_value is None:
         from liqstress.solvers.robust_values import interbank_worst_case_values
 
-        res = interbank_worst_case_values(load_system(system), res)
+        res = interbank_worst_case_values(sysm, res)
     doc = res.to_json()
     if json_out:
         print_json(doc)

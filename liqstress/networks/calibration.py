@@ -4,9 +4,10 @@ Given each bank's total interbank liabilities ``r_i`` (row sums, what i owes) an
 interbank assets ``c_j`` (column sums, what j is owed), find ``L >= 0`` with those margins.
 
 * :func:`ras` — iterative proportional fitting (RAS, Bacharach 1970) on a prior ``K``
-  (its sparsity pattern is kept): ``L = diag(u) K diag(v)`` with ``u = r / (K v)``,
-  ``v = c / (K^T u)``.  It minimises the relative entropy ``sum L log(L / K)`` subject to the
-  margins (Csiszár 1975) and converges whenever the margins are attainable on the pattern.
+  (its sparsity pattern is kept): ``L = diag(u) K diag(v)``, alternately rescaling rows
+  and columns to their targets.  It minimises the relative entropy ``sum L log(L / K)`` subject to the
+  margins (Csiszár 1975) and converges whenever the margins are attainable on the pattern; otherwise it tends to
+  the closest attainable matrix and ``converged`` is False.
 * :func:`max_entropy` — RAS on the complete off-diagonal pattern with prior
   ``K_ij = r_i c_j`` (i != j): the maximum-entropy matrix with zero diagonal (Upper and
   Worms 2004; Mistrulli 2011).  Dense: O(n^2) memory, meant for n up to a few thousand.
@@ -46,11 +47,12 @@ def _check_margins(r: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return r, c
 
 
-def ras(prior: sp.spmatrix, row_totals, col_totals, tol: float = 1e-10, max_iter: int = 10_000) -> RASResult:
+def ras(prior: sp.spmatrix, row_totals, col_totals, tol: float = 1e-10, max_iter: int = 10_000, keep_zeros: bool = False) -> RASResult:
     """RAS / iterative proportional fitting of ``prior`` (n x n, >= 0) to the margins.
 
     The diagonal of ``prior`` is dropped (``L_ii = 0``).  Rows (columns) with a positive
     target but no admissible entry make the margins unattainable: InputError.
+    ``keep_zeros`` keeps entries of the pattern that RAS drove to 0 as explicit zeros.
     """
     r, c = _check_margins(row_totals, col_totals)
     K = sp.csr_matrix(prior, dtype=float)
@@ -69,28 +71,30 @@ def ras(prior: sp.spmatrix, row_totals, col_totals, tol: float = 1e-10, max_iter
         raise InputError("row_totals", f"bank {int(bad_r.argmax())} has interbank liabilities but no creditor in the pattern")
     if bad_c.any():
         raise InputError("col_totals", f"bank {int(bad_c.argmax())} has interbank assets but no debtor in the pattern")
-    KT = K.T.tocsr()
-    u = np.ones(n)
-    v = np.ones(c.size)
+    # entry-wise form (L itself is scaled, never u and v, so infeasible margins cannot
+    # overflow): rows to their targets, then columns to theirs.
+    K.sum_duplicates()
+    coo = K.tocoo()
+    ri, ci, data = coo.row, coo.col, coo.data.copy()
     total = max(r.sum(), 1e-300)
-    err = np.inf
     it = 0
+    err = np.inf
     for it in range(1, max_iter + 1):
-        Kv = K @ v
-        u = np.divide(r, Kv, out=np.zeros_like(r), where=Kv > 0)
-        KTu = KT @ u
-        v = np.divide(c, KTu, out=np.zeros_like(c), where=KTu > 0)
-        # after the column step columns are exact; measure the rows
-        rows = u * (K @ v)
-        err = float(np.abs(rows - r).max()) / total
+        rs = np.bincount(ri, weights=data, minlength=n)
+        data *= np.divide(r, rs, out=np.zeros_like(r), where=rs > 0)[ri]
+        cs = np.bincount(ci, weights=data, minlength=c.size)
+        data *= np.divide(c, cs, out=np.zeros_like(c), where=cs > 0)[ci]
+        rs = np.bincount(ri, weights=data, minlength=n)
+        err = float(np.abs(rs - r).max()) / total  # columns are exact after their step
         if err <= tol:
             break
-    L = sp.csr_matrix(sp.diags(u) @ K @ sp.diags(v))
-    L.eliminate_zeros()
+    L = sp.csr_matrix((data, (ri, ci)), shape=K.shape)
+    if not keep_zeros:
+        L.eliminate_zeros()
     cols = np.asarray(L.sum(axis=0)).ravel()
     rows = np.asarray(L.sum(axis=1)).ravel()
     err = max(float(np.abs(rows - r).max()), float(np.abs(cols - c).max())) / total
-    return RASResult(L=L, iterations=it, max_rel_error=err, converged=err <= max(tol, 1e-12) * 10)
+    return RASResult(L=L, iterations=it, max_rel_error=err, converged=err <= 10 * tol)
 
 
 def max_entropy(row_totals, col_totals, tol: float = 1e-12, max_iter: int = 10_000, max_n: int = 5000) -> RASResult:

@@ -9,7 +9,9 @@ out-degree = mean in-degree = (number of edges) / n):
   Lelyveld (2014) ~15% for the Netherlands) lending to and borrowing from each other and
   from the periphery; periphery banks trade only with the core.  Edge budget: 30% core–core,
   35% core -> periphery, 35% periphery -> core, spilling over (finally to
-  periphery–periphery) when a block is full.  The largest banks form the core.
+  periphery–periphery) when a block is full.  The largest banks form the core; periphery
+  interbank books are scaled to total at most half of the core's (the core intermediates
+  them, so larger targets would be unattainable), i.e. periphery shares are below 10–25%.
 * ``scale-free`` — directed Chung–Lu graph with power-law expected degrees
   (tail exponent ``gamma = 2.5``; interbank degree tails of 2–3 were measured by Boss et al.
   2004 for Austria, Soramäki et al. 2007 for Fedwire); in- and out-weights share the rank,
@@ -62,8 +64,7 @@ class BalanceSheetRatios:
     interbank_liabilities: tuple[float, float] = (0.10, 0.25)  # share of total liabilities
     liquid: tuple[float, float] = (0.05, 0.15)  # share of total assets
     equity: tuple[float, float] = (0.03, 0.09)  # share of total assets (leverage ratio)
-    min_illiquid: float = 0.2  # illiquid assets at least this share of total assets
-    min_external: float = 0.05  # external liabilities at least this share of liabilities
+    ras_sweeps: int = 5  # RAS sweeps towards the interbank targets (more collapse exposures to 0)
 
 
 # ----------------------------------------------------------------------------- topologies
@@ -77,15 +78,23 @@ def _check(n: int, d: float) -> int:
     return int(round(d * n))
 
 
+def _unique(a: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sort-based; faster than np.unique's hashing for big int arrays)."""
+    if a.size == 0:
+        return a
+    s = np.sort(a)
+    return s[np.concatenate(([True], s[1:] != s[:-1]))]
+
+
 def _sample_distinct(rng: np.random.Generator, N: int, m: int) -> np.ndarray:
     """m distinct integers out of range(N), uniformly."""
     if m >= N:
         return np.arange(N)
     if N <= 5_000_000 or m > N // 4:
         return np.sort(rng.choice(N, size=m, replace=False))
-    out = np.unique(rng.integers(0, N, size=int(m * 1.05) + 16))
+    out = _unique(rng.integers(0, N, size=int(m * 1.05) + 16))
     while out.size < m:
-        out = np.unique(np.concatenate((out, rng.integers(0, N, size=m - out.size + 16))))
+        out = _unique(np.concatenate((out, rng.integers(0, N, size=m - out.size + 16))))
     return np.sort(rng.choice(out, size=m, replace=False))
 
 
@@ -150,7 +159,7 @@ def scale_free_edges(n: int, mean_degree: float, rng: np.random.Generator, gamma
         i = rng.choice(n, size=draw, p=prob)
         j = rng.choice(n, size=draw, p=prob)
         ok = i != j
-        keys = np.unique(np.concatenate((keys, i[ok].astype(np.int64) * n + j[ok])))
+        keys = _unique(np.concatenate((keys, i[ok].astype(np.int64) * n + j[ok])))
     if keys.size > m:
         keys = np.sort(rng.choice(keys, size=m, replace=False))
     return keys // n, keys % n
@@ -182,14 +191,22 @@ def system_from_edges(
     impact: float = 0.05,
     inverse_demand: Literal["linear", "exponential"] = "linear",
     names: list[str] | None = None,
+    interbank_scale: np.ndarray | None = None,
 ) -> System:
     """Balance sheets on a given topology (see module doc), matrix calibrated by RAS."""
+    if ratios.interbank_assets[1] + ratios.liquid[1] >= 1.0:
+        raise InputError("ratios", "interbank_assets + liquid upper bounds must be < 1 (illiquid assets s_i > 0)")
+    if not 0 < ratios.interbank_liabilities[1] <= 1.0:
+        raise InputError("ratios.interbank_liabilities", "upper bound must be in (0, 1]")
     A = rng.lognormal(0.0, ratios.size_sigma, n) if sizes is None else np.asarray(sizes, float)
 
     def U(rg):
         return rng.uniform(rg[0], rg[1], n)
 
     th_a, th_l, lam, kap = U(ratios.interbank_assets), U(ratios.interbank_liabilities), U(ratios.liquid), U(ratios.equity)
+    if interbank_scale is not None:  # per-bank multiplier of the interbank targets
+        th_a = th_a * interbank_scale
+        th_l = th_l * interbank_scale
     outdeg = np.bincount(rows, minlength=n)
     indeg = np.bincount(cols, minlength=n)
     IA = np.where(indeg > 0, th_a * A, 0.0)
@@ -197,18 +214,26 @@ def system_from_edges(
     tot = math.sqrt(IA.sum() * IL.sum())
     IA *= tot / IA.sum()
     IL *= tot / IL.sum()
-    # prior: exposures scale with both counterparties' sizes (a gravity model) times noise
-    prior_w = np.sqrt(A[rows] * A[cols]) * rng.lognormal(0.0, 0.5, rows.size)
+    # prior: exposures scale with both counterparties' sizes (a gravity model) times noise;
+    # a few RAS sweeps move the margins towards the targets without forcing exposures to 0
+    # where the topology cannot carry them (RAS to convergence would, on random graphs)
+    prior_w = A[rows] * A[cols] * rng.lognormal(0.0, 0.5, rows.size)
     K = sp.csr_matrix((prior_w, (rows, cols)), shape=(n, n))
-    cal = ras(K, IL, IA, tol=1e-10, max_iter=2000)
-    Lm = cal.L
+    Lm = ras(K, IL, IA, tol=1e-9, max_iter=ratios.ras_sweeps, keep_zeros=True).L
+    floor = 1e-6 * float(Lm.data.mean()) if Lm.nnz else 1e-6
+    Lm.data = np.maximum(Lm.data, floor)  # keep every edge of the topology
+    # balance sheets from the final matrix (exactly consistent with it)
     IA = np.asarray(Lm.sum(axis=0)).ravel()
     IL = np.asarray(Lm.sum(axis=1)).ravel()
-    c = lam * A
-    s = np.maximum(A - c - IA, ratios.min_illiquid * A)
-    Atot = c + s + IA
+    ia_hi, il_hi = ratios.interbank_assets[1], ratios.interbank_liabilities[1]
+    Atot = np.maximum(A, IA / ia_hi)  # interbank assets at most ia_hi of total assets
     liab = (1.0 - kap) * Atot
-    b = np.maximum(liab - IL, ratios.min_external * liab)
+    # interbank debt at most il_hi of liabilities: grow the bank, keeping its leverage kappa
+    liab = np.maximum(liab, IL / il_hi)
+    Atot = liab / (1.0 - kap)
+    c = lam * Atot
+    s = Atot - c - IA  # >= (1 - ia_hi - liquid_hi) Atot > 0
+    b = liab - IL
     f = inverse_demand_for(float(s.sum()), impact, inverse_demand)
     width = len(str(n))
     nm = names or [f"B{k:0{width}d}" for k in range(n)]
@@ -234,6 +259,13 @@ def generate(
     elif kind == "core-periphery":
         rows, cols = core_periphery_edges(n, mean_degree, rng, core_frac)
         sizes = -np.sort(-rng.lognormal(0.0, ratios.size_sigma, n))  # core = largest banks
+        # the core intermediates the periphery: periphery interbank books are scaled so
+        # that they total at most half of the core's (else the margins are unattainable)
+        k = min(max(2, int(round(core_frac * n))), n - 1)
+        per = min(1.0, 0.5 * sizes[:k].sum() / sizes[k:].sum())
+        scale = np.ones(n)
+        scale[k:] = per
+        return system_from_edges(rows, cols, n, rng, ratios, sizes, impact, inverse_demand, interbank_scale=scale)
     elif kind == "scale-free":
         rows, cols = scale_free_edges(n, mean_degree, rng, gamma)
         sizes = -np.sort(-rng.lognormal(0.0, ratios.size_sigma, n))  # hubs = largest banks

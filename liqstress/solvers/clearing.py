@@ -128,7 +128,9 @@ def _clear_interbank(system: System, x: np.ndarray, tol: float = 1e-13) -> Clear
 
     f = system.f
     pbar = system.pbar
-    A = system.Pi.T.tocsr()
+    A = system.Lmat.T.tocsr()  # A = Pi^T: A[j, i] = L_ij / pbar_i
+    inv = np.divide(1.0, pbar, out=np.zeros_like(pbar), where=pbar > 0)
+    A.data = A.data * inv[A.indices]
     X = float(x.sum())
     p1 = float(f(X))
     cash1 = system.c + x * p1

@@ -20,9 +20,11 @@ with ``e >= 0`` and ``Pi`` row-substochastic.  Write ``T(P) = min(pbar, e + A P)
    the solution, it *is* a clearing vector and, being >= P*, it is the greatest one
    (exact finite termination; at most n rounds since D only grows).
 
-The block solve is direct (SuperLU) for small blocks and GMRES (warm-started from the
-Picard iterate) for large ones — random liability graphs have no good elimination order,
-so a direct factorisation of a big default block can fill in catastrophically.  Nothing
+The block solve (:class:`BlockSolver`) is the Neumann iteration ``x <- rhs + A_DD x`` from
+the warm start (A_DD is a 1-norm contraction when the defaulting banks owe something
+outside the block), switching to SuperLU for small blocks or BiCGSTAB with
+iterative refinement for large ones when it contracts slowly — random liability graphs have no good elimination order, so a
+direct factorisation of a big default block can fill in catastrophically.  Nothing
 denser than the CSR matrix and a few vectors is ever formed.  If a block is singular
 (a closed ring of defaulting banks with no external creditor), the solver falls back to
 Picard steps, which still converge monotonically to the greatest clearing vector.
@@ -72,33 +74,168 @@ def _default_mask(T: np.ndarray, pbar: np.ndarray) -> np.ndarray:
     return T < pbar - DEFAULT_RTOL * np.maximum(pbar, 1e-300)
 
 
-def solve_block(A: sp.csr_matrix, idx: np.ndarray, rhs: np.ndarray, x0: Optional[np.ndarray] = None, tol: float = 1e-15) -> tuple[np.ndarray, bool]:
-    """Solve ``(I - A_DD) x = rhs`` on the index set ``idx``; returns (x, ok).
-
-    Direct LU for ``|D| <= DIRECT_MAX``; GMRES (restart 40, warm start ``x0``) otherwise.
-    ``ok`` is False if the block is (numerically) singular or GMRES did not reach ``tol``.
-    """
+def submatrix(A: sp.csr_matrix, idx: np.ndarray) -> sp.csr_matrix:
+    """``A[idx][:, idx]`` for CSR ``A`` and sorted ``idx`` (vectorised, one object built)."""
+    n = A.shape[0]
     k = idx.size
-    if k == 0:
-        return np.zeros(0), True
-    B = A[idx][:, idx]
-    M = (sp.identity(k, format="csc") - B.tocsc()).tocsc()
-    scale = max(float(np.abs(rhs).max(initial=0.0)), 1e-300)
-    if k <= DIRECT_MAX:
-        try:
-            lu = spla.splu(M)
-            x = lu.solve(rhs)
-        except RuntimeError:  # exactly singular
-            return (x0 if x0 is not None else rhs).copy(), False
-        ok = bool(np.all(np.isfinite(x))) and float(np.abs(M @ x - rhs).max()) <= 1e-10 * scale
-        return x, ok
-    Mr = M.tocsr()
-    x, info = spla.gmres(Mr, rhs, x0=x0, rtol=tol, atol=0.0, restart=40, maxiter=50)
-    res = float(np.abs(Mr @ x - rhs).max())
-    ok = info == 0 or res <= 1e-12 * scale
-    if not np.all(np.isfinite(x)):
-        return (x0 if x0 is not None else rhs).copy(), False
-    return x, ok
+    starts = A.indptr[idx]
+    lens = A.indptr[idx + 1] - starts
+    tot = int(lens.sum())
+    if tot == 0:
+        return sp.csr_matrix((k, k))
+    # positions of the selected rows' entries
+    offs = np.repeat(starts - np.concatenate(([0], np.cumsum(lens)[:-1])), lens)
+    pos = np.arange(tot) + offs
+    cols = A.indices[pos]
+    newcol = np.full(n, -1, dtype=np.int64)
+    newcol[idx] = np.arange(k)
+    nc = newcol[cols]
+    keep = nc >= 0
+    rowid = np.repeat(np.arange(k), lens)[keep]
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(rowid, minlength=k))))
+    return sp.csr_matrix((A.data[pos][keep], nc[keep].astype(A.indices.dtype), indptr.astype(A.indptr.dtype)), shape=(k, k))
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    # numpy pairwise sum, not BLAS: no thread spin-up on a shared, loaded machine
+    return float(np.multiply(a, b).sum())
+
+
+def _bicgstab(M: sp.csr_matrix, b: np.ndarray, rtol: float = 1e-10, maxiter: int = 5000) -> tuple[np.ndarray, bool]:
+    """BiCGSTAB (van der Vorst 1992) for ``M x = b`` from x = 0, to ``||r|| <= rtol ||b||``."""
+    x = np.zeros_like(b)
+    r = b.copy()
+    bn = np.sqrt(_dot(b, b))
+    if bn == 0:
+        return x, True
+    rh = r.copy()
+    rho = alpha = omega = 1.0
+    v = np.zeros_like(b)
+    p = np.zeros_like(b)
+    for _ in range(maxiter):
+        rho_n = _dot(rh, r)
+        if rho_n == 0 or omega == 0:
+            return x, False
+        beta = (rho_n / rho) * (alpha / omega)
+        p = r + beta * (p - omega * v)
+        v = M @ p
+        den = _dot(rh, v)
+        if den == 0:
+            return x, False
+        alpha = rho_n / den
+        s_ = r - alpha * v
+        if np.sqrt(_dot(s_, s_)) <= rtol * bn:
+            return x + alpha * p, True
+        t = M @ s_
+        tt = _dot(t, t)
+        omega = _dot(t, s_) / tt if tt > 0 else 0.0
+        x = x + alpha * p + omega * s_
+        r = s_ - omega * t
+        rho = rho_n
+        if np.sqrt(_dot(r, r)) <= rtol * bn:
+            return x, True
+    return x, False
+
+
+class BlockSolver:
+    """Solves ``(I - A_DD) x = rhs`` on an index set D, reusable for several right-hand sides.
+
+    First the Neumann (Jacobi) iteration ``x <- rhs + A_DD x`` from the warm start: A_DD has
+    column sums <= 1 (a contraction in the 1-norm when the defaulting banks have external
+    creditors), each step is one sparse mat-vec on the block, and it stops when a step
+    changes x by <= 1e-15 relative (1-norm).  If it contracts slowly (rate > 0.9), a
+    direct LU (SuperLU) is used for ``|D| <= DIRECT_MAX``, otherwise BiCGSTAB with iterative
+    refinement to a residual <= 1e-13 max|rhs| —
+    random liability graphs have no good elimination order, so a direct factorisation of a
+    big default block can fill in catastrophically.
+    """
+
+    def __init__(self, A: sp.csr_matrix, idx: np.ndarray):
+        self.idx = idx
+        self.B = submatrix(A, idx) if idx.size else sp.csr_matrix((0, 0))
+        self._M: Optional[sp.csr_matrix] = None
+        self._lu = None
+        self.singular = False
+
+    @property
+    def M(self) -> sp.csr_matrix:
+        if self._M is None:
+            k = self.idx.size
+            self._M = sp.csr_matrix(sp.identity(k, format="csr") - self.B)
+        return self._M
+
+    def _neumann(self, rhs: np.ndarray, x0: Optional[np.ndarray], max_iter: int = 400) -> tuple[np.ndarray, bool]:
+        x = rhs.copy() if x0 is None else np.asarray(x0, dtype=float).copy()
+        prev = np.inf
+        for it in range(max_iter):
+            xn = rhs + self.B @ x
+            d = float(np.abs(xn - x).sum())
+            x = xn
+            nx = float(np.abs(x).sum())
+            if d <= 1e-15 * max(nx, 1e-300):
+                return x, True
+            rate = d / prev if prev > 0 else 1.0
+            prev = d
+            if it >= 8 and rate > 0.9:
+                return x, False
+        return x, False
+
+    def solve(self, rhs: np.ndarray, x0: Optional[np.ndarray] = None, tol: float = 1e-15) -> tuple[np.ndarray, bool]:
+        """(x, ok): ok is False if the block is (numerically) singular or no method converged."""
+        k = self.idx.size
+        if k == 0:
+            return np.zeros(0), True
+        fallback = (x0 if x0 is not None else rhs).copy()
+        scale = max(float(np.abs(rhs).max(initial=0.0)), 1e-300)
+        x, ok = self._neumann(rhs, x0)
+        if ok and np.all(np.isfinite(x)):
+            return x, True
+        if self.singular:
+            return fallback, False
+        if k <= DIRECT_MAX:
+            if self._lu is None:
+                try:
+                    self._lu = spla.splu(self.M.tocsc())
+                except RuntimeError:  # exactly singular
+                    self.singular = True
+                    return fallback, False
+            x = self._lu.solve(rhs)
+            ok = bool(np.all(np.isfinite(x))) and float(np.abs(self.M @ x - rhs).max()) <= 1e-10 * scale
+            return x, ok
+        # large, slowly contracting block: BiCGSTAB with iterative refinement
+        x = x if np.all(np.isfinite(x)) else (x0.copy() if x0 is not None else rhs.copy())
+        for _ in range(4):
+            res = rhs - self.M @ x
+            if float(np.abs(res).max()) <= 1e-14 * scale:
+                return x, True
+            d, ok = _bicgstab(self.M, res, rtol=1e-10)
+            if not ok and not np.all(np.isfinite(d)):
+                break
+            x = x + d
+        if np.all(np.isfinite(x)) and float(np.abs(self.M @ x - rhs).max()) <= 1e-13 * scale:
+            return x, True
+        return fallback, False
+
+
+class _BlockCache:
+    """Keeps the block solver of the last default set (joint clearing reuses it)."""
+
+    def __init__(self, A: sp.csr_matrix):
+        self.A = A
+        self.key: Optional[bytes] = None
+        self.solver: Optional[BlockSolver] = None
+
+    def get(self, D: np.ndarray) -> BlockSolver:
+        key = np.packbits(D).tobytes()
+        if key != self.key:
+            self.solver = BlockSolver(self.A, np.flatnonzero(D))
+            self.key = key
+        return self.solver
+
+
+def solve_block(A: sp.csr_matrix, idx: np.ndarray, rhs: np.ndarray, x0: Optional[np.ndarray] = None, tol: float = 1e-15) -> tuple[np.ndarray, bool]:
+    """Solve ``(I - A_DD) x = rhs`` on the sorted index set ``idx``; returns (x, ok)."""
+    return BlockSolver(A, np.asarray(idx)).solve(rhs, x0, tol)
 
 
 def en_solve(
@@ -111,6 +248,7 @@ def en_solve(
     tol: float = 1e-15,
     max_picard: int = 60,
     max_rounds: Optional[int] = None,
+    cache: Optional[_BlockCache] = None,
 ) -> ENResult:
     """Greatest clearing vector of ``P = min(pbar, e + Pi^T P)`` (EN 2001), see module doc.
 
@@ -163,7 +301,8 @@ def en_solve(
         idx = np.flatnonzero(D)
         Pfix = np.where(D, 0.0, pbar)
         rhs = (e + A @ Pfix)[idx]
-        x, ok = solve_block(A, idx, rhs, x0=P[idx])
+        solver = cache.get(D) if cache is not None else BlockSolver(A, idx)
+        x, ok = solver.solve(rhs, x0=P[idx])
         if not ok:
             # singular / unconverged block: monotone Picard still converges to P*
             for _ in range(20 * max_picard):
@@ -230,29 +369,35 @@ class JointClearing:
     status: str = "converged"
 
 
-def _regime_pieces(a: np.ndarray, b: np.ndarray, r: np.ndarray):
-    """Breakpoints of ``Y(t) = sum_j clip(a_j / t - b_j, 0, r_j)`` (t > 0), ascending.
+def _regime_pieces(a: np.ndarray, b: np.ndarray, r: np.ndarray, t_lo: float = 0.0, t_hi: float = np.inf):
+    """Breakpoints of ``Y(t) = sum_j clip(a_j / t - b_j, 0, r_j)`` on ``[t_lo, t_hi)``, ascending.
 
-    Returns ``(T, A, B, R)``: on ``[T_k, T_{k+1})`` ``Y(t) = A_k / t - B_k + R_k``; ``T_0 = 0``.
+    Returns ``(T, A, B, R)``: on ``[T_k, T_{k+1})`` ``Y(t) = A_k / t - B_k + R_k``; ``T_0 = t_lo``.
     Bank j sells everything (r_j) for t <= a_j / (b_j + r_j), nothing for t >= a_j / b_j,
-    and ``a_j / t - b_j`` in between.
+    and ``a_j / t - b_j`` in between.  Only breakpoints inside the window are sorted.
     """
     act = (a > 0) & (r > 0)
     a, b, r = a[act], b[act], r[act]
     t1 = a / (b + r)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         t2 = np.where(b > 0, a / np.where(b > 0, b, 1.0), np.inf)
-    ev_t = np.concatenate((t1, t2))
-    dA = np.concatenate((a, -a))
-    dB = np.concatenate((b, -b))
-    dR = np.concatenate((-r, np.zeros_like(r)))
-    fin = np.isfinite(ev_t)
-    ev_t, dA, dB, dR = ev_t[fin], dA[fin], dB[fin], dR[fin]
-    order = np.argsort(ev_t, kind="stable")
-    T = np.concatenate(([0.0], ev_t[order]))
-    A = np.concatenate(([0.0], np.cumsum(dA[order])))
-    B = np.concatenate(([0.0], np.cumsum(dB[order])))
-    R = r.sum() + np.concatenate(([0.0], np.cumsum(dR[order])))
+    # state at t_lo (events at or below t_lo already applied)
+    cap = t1 > t_lo  # bank j sells everything for t <= t1_j
+    mid = (~cap) & (t2 > t_lo)
+    A0 = float(a[mid].sum())
+    B0 = float(b[mid].sum())
+    R0 = float(r[cap].sum())
+    w1 = (t1 > t_lo) & (t1 < t_hi)
+    w2 = (t2 > t_lo) & (t2 < t_hi)
+    ev_t = np.concatenate((t1[w1], t2[w2]))
+    dA = np.concatenate((a[w1], -a[w2]))
+    dB = np.concatenate((b[w1], -b[w2]))
+    dR = np.concatenate((-r[w1], np.zeros(int(w2.sum()))))
+    order = np.argsort(ev_t)
+    T = np.concatenate(([t_lo], ev_t[order]))
+    A = A0 + np.concatenate(([0.0], np.cumsum(dA[order])))
+    B = B0 + np.concatenate(([0.0], np.cumsum(dB[order])))
+    R = R0 + np.concatenate(([0.0], np.cumsum(dR[order])))
     return T, np.maximum(A, 0.0), np.maximum(B, 0.0), np.maximum(R, 0.0)
 
 
@@ -261,22 +406,26 @@ def greatest_price_affine(a: np.ndarray, b: np.ndarray, r: np.ndarray, f, q_max:
 
     Exact piecewise treatment (the regime map of (15) for a fixed default set, where a
     bank's shortfall ``a_j - b_j t`` is affine in the price): ``h(t) = t - f(Y(t))`` is
-    evaluated at every breakpoint at once; on a piece ``Y = A/t + C`` each root of h is
+    evaluated at every breakpoint in ``[f(sum r), q_max]`` at once (h <= 0 at the left end,
+    where everything is sold); on a piece ``Y = A/t + C`` each root of h is
     an up-crossing when ``C >= 0`` (u f(u) increasing, Assumption 4.1(iii)), so a piece
     with ``h > 0`` at both ends holds no root; pieces with ``C < 0`` are scanned on a grid.
     Requires ``h(q_max) >= 0``.
     """
     from scipy.optimize import brentq
 
-    T, A, B, R = _regime_pieces(a, b, r)
-    keep = T < q_max
-    T, A, B, R = T[keep], A[keep], B[keep], R[keep]
+    # t_lo = f(everything sold) has h(t_lo) <= 0, so the greatest root lies in [t_lo, q_max]
+    r_all = float(r[(a > 0) & (r > 0)].sum())
+    t_lo = float(f(r_all))
+    if t_lo >= q_max:
+        return float(q_max)
+    T, A, B, R = _regime_pieces(a, b, r, t_lo, q_max)
     ends = np.append(T[1:], q_max)
 
     with np.errstate(divide="ignore", invalid="ignore"):
         Yl = np.where(T > 0, A / np.where(T > 0, T, 1.0) - B + R, R)
     hl = T - f(np.maximum(Yl, 0.0))
-    hl[0] = -1.0  # t -> 0+: everything is sold, h -> -f(R_0) < 0
+    hl[0] = min(hl[0], 0.0)  # h(t_lo) <= 0 (up to rounding)
     C = R - B
     kstar = int(np.flatnonzero(hl <= 0)[-1])
     # pieces above kstar have h > 0 at their left end; with C >= 0 they hold no root.  With
@@ -344,12 +493,19 @@ def joint_clearing(
     EN solve at q_{k+1} (started from P^R(q_{k+1}), a super-solution) gives D_{k+1}; when
     D_{k+1} = D_k the regime map is the true map at q_{k+1}, so q_{k+1} = q*.  The q_k
     decrease, the D_k grow: at most n + 1 regimes, typically 2–4.
+
+    Warm-up: a few steps of the plain monotone iteration of (15) from (1, pbar)
+    (:func:`_joint_warmup`, one mat-vec each) first; its iterates (q_k, P_k) are upper
+    bounds with ``P_k >= P(q_k)``, ``T_{q_k}(P_k) <= P_k`` and ``Phi(q_k) <= q_k``, so the regime
+    method can start from them — on well-contracting networks the warm-up has already
+    converged and the regime step only certifies it.
     """
     pbar = np.asarray(pbar, dtype=float)
     cash = np.asarray(cash, dtype=float)
     r = np.asarray(r, dtype=float)
-    q = 1.0
-    res = en_solve(pbar, None, cash + r * q, A=A)
+    q, P_ub = _joint_warmup(pbar, A, cash, r, f)
+    cache = _BlockCache(A)
+    res = en_solve(pbar, None, cash + r * q, A=A, P0=P_ub, cache=cache)
     en_solves = 1
     regimes = 0
     status = res.status
@@ -360,7 +516,7 @@ def joint_clearing(
         AP = A @ P
         idx = np.flatnonzero(D)
         if idx.size:
-            z, ok = solve_block(A, idx, r[idx])
+            z, ok = cache.get(D).solve(r[idx])
             if not ok:  # singular block: fall back to the (slow, safe) joint monotone iteration
                 return _joint_picard(pbar, A, cash, r, f, q, P, en_solves, regimes)
             zf = np.zeros_like(pbar)
@@ -376,7 +532,7 @@ def joint_clearing(
                 status = "max_regimes"
             break
         P0 = P - zf * (q - q_new)
-        res = en_solve(pbar, None, cash + r * q_new, A=A, P0=P0)
+        res = en_solve(pbar, None, cash + r * q_new, A=A, P0=P0, cache=cache)
         en_solves += 1
         q = q_new
         if np.array_equal(res.default, D):
@@ -390,6 +546,29 @@ def joint_clearing(
     if res.status != "converged":
         status = res.status
     return JointClearing(q=q, P=P, y=y, AP=AP, default=res.default, en_solves=en_solves, regimes=regimes, residual=resid, status=status)
+
+
+def _joint_warmup(pbar, A, cash, r, f, max_iter: int = 60, tol: float = 1e-15) -> tuple[float, np.ndarray]:
+    """Monotone iteration of the joint map (15) from (1, pbar) while it contracts fast.
+
+    Returns an upper bound (q, P) of the greatest solution with P >= P(q) (the greatest EN
+    vector at price q), T_q(P) <= P and Phi(q) <= q (see :func:`joint_clearing`)."""
+    q, P = 1.0, pbar.copy()
+    norm = max(float(pbar.sum()), 1.0)
+    prev = np.inf
+    for k in range(max_iter):
+        AP = A @ P
+        y = np.minimum(np.maximum(pbar - cash - AP, 0.0) / q, r)
+        qn = min(q, float(f(y.sum())))
+        Pn = np.minimum(P, np.minimum(pbar, cash + AP + r * q))
+        d = (q - qn) + float((P - Pn).sum()) / norm
+        q, P = qn, Pn
+        if d <= tol:
+            break
+        if k >= 4 and d > 0.7 * prev:  # slow contraction: the regime method takes over
+            break
+        prev = d
+    return q, P
 
 
 def _joint_picard(pbar, A, cash, r, f, q, P, en_solves, regimes, tol=1e-14, max_iter=100_000) -> JointClearing:
