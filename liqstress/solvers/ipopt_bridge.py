@@ -7,8 +7,9 @@ AMPL solver library; neither is available here, so this module feeds a Pyomo mod
 * variables: every unfixed variable appearing in the active objective and constraints
   (bounds from the Pyomo variables, start from their current values);
 * objective, constraint bodies, gradient and (sparse) Jacobian: Pyomo expressions and their
-  symbolic reverse-mode derivatives (``differentiate(..., mode=reverse_symbolic)``),
-  evaluated with ``pyomo.environ.value``;
+  symbolic reverse-mode derivatives (``differentiate(..., mode=reverse_symbolic)``), each
+  list compiled once into a plain Python function (``expression_to_string`` with variables
+  renamed ``v[k]``, mutable parameters frozen at their values when the solve starts);
 * Hessian of the Lagrangian: exact (second symbolic derivatives, lower triangle), or IPOPT's
   L-BFGS approximation with ``hessian="lbfgs"``.
 
@@ -19,9 +20,10 @@ loaded into the model.  A non-successful status raises
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -75,12 +77,41 @@ def _val(e) -> float:
     return float(value(e)) if not isinstance(e, (int, float)) else float(e)
 
 
+_MATH = {k: getattr(math, k) for k in ("exp", "log", "log10", "sqrt", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "ceil", "floor")}
+
+
+def _compile(exprs: list, smap) -> Callable[[np.ndarray], np.ndarray]:
+    """Compile Pyomo expressions (variables named v[k] in ``smap``, parameters at their
+    current values) into one Python function v -> array; errors give NaN (IPOPT backtracks)."""
+    from pyomo.core.expr.visitor import expression_to_string
+
+    parts = []
+    for e in exprs:
+        if isinstance(e, (int, float)):
+            parts.append(repr(float(e)))
+        else:
+            parts.append("(" + expression_to_string(e, smap=smap, compute_values=True) + ")")
+    src = "def _f(v):\n    return [" + ", ".join(parts) + "]\n"
+    ns = dict(_MATH)
+    exec(compile(src, "<ipopt_bridge>", "exec"), ns)
+    fn = ns["_f"]
+
+    def call(v):
+        try:
+            return np.asarray(fn(v), dtype=float)
+        except (OverflowError, ValueError, ZeroDivisionError, TypeError):
+            return np.full(len(exprs), np.nan)
+
+    return call
+
+
 class _PyomoNLP:
     """cyipopt problem object built from a Pyomo model (see the module docstring)."""
 
     def __init__(self, model, hessian: str = "exact"):
         import pyomo.environ as pyo
         from pyomo.core.expr.calculus.derivatives import differentiate
+        from pyomo.core.expr.symbol_map import SymbolMap
         from pyomo.core.expr.visitor import identify_variables
 
         objs = list(model.component_data_objects(pyo.Objective, active=True))
@@ -95,49 +126,65 @@ class _PyomoNLP:
                 seen.setdefault(id(v), v)
         self.vars = list(seen.values())
         self.index = {id(v): k for k, v in enumerate(self.vars)}
+        smap = SymbolMap()
+        for k, v in enumerate(self.vars):
+            smap.addSymbol(v, f"v[{k}]")
         mode = differentiate.Modes.reverse_symbolic
-        self.grad = differentiate(self.obj.expr, wrt_list=self.vars, mode=mode)
-        self.jrows, self.jcols, self.jexpr = [], [], []
-        self.cbody = [c.body for c in self.cons]
+
+        def cvars(e):
+            return list({id(v): v for v in identify_variables(e, include_fixed=False)}.values())
+
+        grad = differentiate(self.obj.expr, wrt_list=self.vars, mode=mode) if self.vars else []
+        self.f_obj = _compile([self.obj.expr], smap)
+        self.f_grad = _compile(list(grad), smap)
+        self.f_cons = _compile([c.body for c in self.cons], smap)
+        jrows, jcols, jexpr = [], [], []
+        con_first = []
         for r, c in enumerate(self.cons):
-            cv = list({id(v): v for v in identify_variables(c.body, include_fixed=False)}.values())
-            if not cv:
-                continue
-            d = differentiate(c.body, wrt_list=cv, mode=mode)
+            cv = cvars(c.body)
+            d = differentiate(c.body, wrt_list=cv, mode=mode) if cv else []
+            con_first.append((d, cv))
             for v, de in zip(cv, d):
-                self.jrows.append(r)
-                self.jcols.append(self.index[id(v)])
-                self.jexpr.append(de)
+                jrows.append(r)
+                jcols.append(self.index[id(v)])
+                jexpr.append(de)
+        self.jrows = np.array(jrows, dtype=int)
+        self.jcols = np.array(jcols, dtype=int)
+        self.f_jac = _compile(jexpr, smap)
         self.exact = hessian == "exact"
         self.hrows = np.zeros(0, dtype=int)
         self.hcols = np.zeros(0, dtype=int)
-        self.hterms: list = []
         if self.exact:
             entries: dict[tuple[int, int], list] = {}
 
-            def add_second(first: list, vlist: list, src: int):
-                for a, (va, ga) in enumerate(zip(vlist, first)):
+            def add_second(first, vlist, src: int):
+                for va, ga in zip(vlist, first):
                     if isinstance(ga, (int, float)):
                         continue
-                    gv = [v for v in identify_variables(ga, include_fixed=False)]
+                    gv = cvars(ga)
                     if not gv:
                         continue
-                    dd = differentiate(ga, wrt_list=gv, mode=mode)
                     ia = self.index[id(va)]
-                    for vb, h in zip(gv, dd):
+                    for vb, h in zip(gv, differentiate(ga, wrt_list=gv, mode=mode)):
                         ib = self.index[id(vb)]
                         if ib <= ia and not (isinstance(h, (int, float)) and h == 0):
                             entries.setdefault((ia, ib), []).append((src, h))
 
-            add_second(self.grad, self.vars, -1)
-            for r, c in enumerate(self.cons):
-                cv = list({id(v): v for v in identify_variables(c.body, include_fixed=False)}.values())
-                if cv:
-                    add_second(differentiate(c.body, wrt_list=cv, mode=mode), cv, r)
+            add_second(grad, self.vars, -1)
+            for r, (d, cv) in enumerate(con_first):
+                add_second(d, cv, r)
             keys = sorted(entries)
             self.hrows = np.array([k[0] for k in keys], dtype=int)
             self.hcols = np.array([k[1] for k in keys], dtype=int)
-            self.hterms = [entries[k] for k in keys]
+            t_entry, t_src, t_expr = [], [], []
+            for k, key in enumerate(keys):
+                for src, h in entries[key]:
+                    t_entry.append(k)
+                    t_src.append(src)
+                    t_expr.append(h)
+            self.t_entry = np.array(t_entry, dtype=int)
+            self.t_src = np.array(t_src, dtype=int)
+            self.f_hess = _compile(t_expr, smap)
 
     # -- data for cyipopt.Problem
     def bounds(self):
@@ -151,44 +198,33 @@ class _PyomoNLP:
         x0 = np.array([0.0 if v.value is None else float(v.value) for v in self.vars])
         return np.clip(x0, lb, ub)
 
-    def _set(self, x):
+    def set_values(self, x):
         for v, xv in zip(self.vars, x):
             v.set_value(float(xv), skip_validation=True)
 
-    # -- callbacks
+    # -- callbacks (cyipopt protocol)
     def objective(self, x):
-        self._set(x)
-        return self.sign * _val(self.obj.expr)
+        return self.sign * float(self.f_obj(x)[0])
 
     def gradient(self, x):
-        self._set(x)
-        return self.sign * np.array([_val(g) for g in self.grad])
+        return self.sign * self.f_grad(x)
 
     def constraints(self, x):
-        self._set(x)
-        return np.array([_val(b) for b in self.cbody])
+        return self.f_cons(x)
 
     def jacobianstructure(self):
-        return np.array(self.jrows, dtype=int), np.array(self.jcols, dtype=int)
+        return self.jrows, self.jcols
 
     def jacobian(self, x):
-        self._set(x)
-        return np.array([_val(e) for e in self.jexpr])
+        return self.f_jac(x)
 
     def hessianstructure(self):
         return self.hrows, self.hcols
 
     def hessian(self, x, lagrange, obj_factor):
-        self._set(x)
-        out = np.zeros(len(self.hterms))
-        for k, terms in enumerate(self.hterms):
-            s = 0.0
-            for src, h in terms:
-                w = obj_factor * self.sign if src < 0 else lagrange[src]
-                if w != 0.0:
-                    s += w * _val(h)
-            out[k] = s
-        return out
+        lam = np.append(np.asarray(lagrange, dtype=float), obj_factor * self.sign)  # index -1: objective
+        w = lam[self.t_src]
+        return np.bincount(self.t_entry, weights=w * self.f_hess(x), minlength=self.hrows.size)
 
 
 def solve_pyomo(
@@ -230,7 +266,7 @@ def solve_pyomo(
     code = int(info["status"])
     name = IPOPT_STATUS.get(code, f"status_{code}")
     x = np.clip(np.asarray(x, dtype=float), lb, ub)
-    nlp._set(x)
+    nlp.set_values(x)
     ok = code in SUCCESS
     res = NLPResult(
         x=x,

@@ -318,17 +318,17 @@ def _grid_inner_20(prob: RelaxedProblem, x_i: float, budget: int = 20000, refine
             G[idx],
             method="Powell",
             bounds=bounds,
-            options={"xtol": 1e-10, "ftol": 1e-14, "maxfev": 4000},
+            options={"xtol": 1e-10, "ftol": 1e-14, "maxfev": 2000},
         )
         if r.fun < best_v:
             best_v, best_x = float(r.fun), prob.full(x_i, np.clip(r.x, 0.0, prob.ell[others]))
     return best_v, best_x
 
 
-def _grid_inner(prob: RelaxedProblem, x_i: float) -> InnerResult:
+def _grid_inner(prob: RelaxedProblem, x_i: float, budget: int = 20000, refine: int = 3) -> InnerResult:
     t0 = time.perf_counter()
     if prob.interbank:
-        v, x = _grid_inner_20(prob, x_i)
+        v, x = _grid_inner_20(prob, x_i, budget, refine)
     else:
         v, w = _grid_inner_9(prob, x_i)
         x = prob.full(x_i, _distribute(prob, w))
@@ -359,7 +359,7 @@ def _local_inner(prob: RelaxedProblem, x_i: float, starts: int = 3) -> InnerResu
             m = inner_model_9(prob.system.c[prob.i], prob.ell, prob.i, x_i, prob.alpha, prob.system.f)
             for j in others:
                 m.x[int(j)].set_value(float(x0[j]))
-        res = solve_pyomo(m, raise_on_failure=False)
+        res = solve_pyomo(m, raise_on_failure=False, hessian="lbfgs" if prob.interbank else "exact")
         if not res.success:
             continue
         xo = np.array([res.values[f"x[{int(j)}]"] for j in others])
@@ -444,7 +444,7 @@ def _result(prob, method, strategy, inner: InnerResult, certified, solver, t0, s
     )
 
 
-def _maximin_global(prob: RelaxedProblem, tol: float, time_limit: float, max_iter: int = 60) -> MaximinResult:
+def _maximin_global(prob: RelaxedProblem, tol: float, time_limit: float, max_iter: int = 60, starts=(0.5, 0.25, 0.75)) -> MaximinResult:
     """Certified cutting-plane scheme (module docstring): stop when U - Lb <= tol."""
     t0 = time.perf_counter()
     e = prob.ell_i
@@ -466,7 +466,7 @@ def _maximin_global(prob: RelaxedProblem, tol: float, time_limit: float, max_ite
             best, best_z = r, z
         return r
 
-    for z in (0.5 * e, 0.25 * e, 0.75 * e) if e > 0 else (0.0,):
+    for z in [fr * e for fr in starts] if e > 0 else (0.0,):
         probe(z)
     ub = math.inf
     it = 0
@@ -480,6 +480,14 @@ def _maximin_global(prob: RelaxedProblem, tol: float, time_limit: float, max_ite
             probe(z)
             if ub - lb <= tol:
                 break
+        # polish the strategy: the value is flat near the optimum, so the master's x_i is only
+        # accurate to ~sqrt(tol); maximise min_k Vt_i(x_i, x^k) (exact double precision
+        # evaluations over the stored worst cases) by bounded Brent, then certify that point.
+        zp = _polish(prob, cuts, best_z)
+        if abs(zp - best_z) > 0:
+            r = probe(zp)
+            if r.value >= best.value - 0.1 * tol:
+                best, best_z = r, zp
     else:
         ub = best.value
     gap = ub - lb
@@ -490,6 +498,29 @@ def _maximin_global(prob: RelaxedProblem, tol: float, time_limit: float, max_ite
     return _result(prob, "global", best_z, best, certified, "scip", t0, status, tol, details)
 
 
+def _polish(prob: RelaxedProblem, cuts: list[np.ndarray], z0: float) -> float:
+    """Strategy polish near z0 by bounded Brent: (9) maximises the inner value min_w g(x_i, w)
+    (concave in x_i; inner by grid + Brent in w); (20) maximises min_k Vt_i(x_i, x^k_-i) over
+    the stored worst cases (exact evaluations)."""
+    from scipy.optimize import minimize_scalar
+
+    e = prob.ell_i
+    half = e if not prob.interbank else 0.1 * e
+    lo, hi = max(0.0, z0 - half), min(e, z0 + half)
+    if hi <= lo:
+        return z0
+    X = np.array([prob.full(0.0, xo) for xo in cuts])
+
+    def neg(z: float) -> float:
+        if not prob.interbank:  # (9): the inner min is a 1-D convex problem in w, solved exactly
+            return -_grid_inner_9(prob, z, 257)[0]
+        X[:, prob.i] = z
+        return -float(prob.values_batch(X).min())
+
+    r = minimize_scalar(neg, bounds=(lo, hi), method="bounded", options={"xatol": 1e-12 * max(1.0, e)})
+    return float(r.x) if r.fun <= neg(z0) else z0
+
+
 def _maximin_inner_golden(prob: RelaxedProblem, method: str, tol: float) -> MaximinResult:
     """Outer golden-section search over x_i on inner values (local or grid routes)."""
     t0 = time.perf_counter()
@@ -497,7 +528,7 @@ def _maximin_inner_golden(prob: RelaxedProblem, method: str, tol: float) -> Maxi
     store: dict[float, InnerResult] = {}
 
     def fun(z):
-        r = _local_inner(prob, z) if method == "local" else _grid_inner(prob, z)
+        r = _local_inner(prob, z) if method == "local" else _grid_inner(prob, z, budget=4000, refine=1)
         store[z] = r
         return r.value
 
@@ -507,7 +538,7 @@ def _maximin_inner_golden(prob: RelaxedProblem, method: str, tol: float) -> Maxi
     else:
         if prob.interbank:
             # (20): the inner value need not be concave in x_i; coarse scan first, then refine
-            zs = np.linspace(0.0, e, 21)
+            zs = np.linspace(0.0, e, 11 if method == "local" else 21)
             vals = [fun(float(zz)) for zz in zs]
             k = int(np.argmax(vals))
             lo, hi = zs[max(k - 1, 0)], zs[min(k + 1, zs.size - 1)]
@@ -528,13 +559,15 @@ def maximin_relaxed(
     tol: float = 1e-6,
     ell_vec: Optional[np.ndarray] = None,
     time_limit: float = 120.0,
+    starts: tuple = (0.5, 0.25, 0.75),
 ) -> MaximinResult:
     """``max_{x_i} min_{x_-i} Vt_i`` of (9) (no interbank block) or (20) (with one), numerically.
 
     ``global``: certified cutting planes with SCIP (``certified`` True when the upper and lower
     bounds meet within ``tol``); ``local``: IPOPT inner + golden section; ``grid``: grids;
     ``pyros``: PyROS robust optimisation (problem (9) only).  ``worst_case_others`` lists the
-    minimising x_j, j != i, in bank order.
+    minimising x_j, j != i, in bank order.  ``starts``: fractions of ell_i where the global
+    scheme first evaluates the inner minimum (its first worst cases).
     """
     if method not in METHODS_OUTER:
         raise InputError("method", f"must be one of {', '.join(METHODS_OUTER)}; got {method!r}")
@@ -542,18 +575,20 @@ def maximin_relaxed(
         raise InputError("tol", f"must be a finite number > 0, got {tol}")
     prob = prepare(system, bank, ell_vec)
     if method == "global":
-        return _maximin_global(prob, tol, time_limit)
+        return _maximin_global(prob, tol, time_limit, starts=tuple(starts))
     if method == "pyros":
-        return maximin_pyros(prob, tol)
+        return maximin_pyros(prob, tol, time_limit)
     return _maximin_inner_golden(prob, method, tol)
 
 
 # ----------------------------------------------------------------------------- PyROS
-def maximin_pyros(prob: RelaxedProblem, tol: float = 1e-6) -> MaximinResult:
+def maximin_pyros(prob: RelaxedProblem, tol: float = 1e-6, time_limit: float = 120.0) -> MaximinResult:
     """Problem (9) as a robust optimisation problem solved by PyROS (box set on x_-i,
-    SCIP as local and global subsolver).  The reported value is the exact certified inner
-    minimum (SCIP) at PyROS's first-stage x_i; ``certified`` mirrors PyROS's robust-optimal
-    termination with a global separation solver."""
+    SCIP as local and global subsolver, master and separation solved globally, robust
+    feasibility tolerance max(tol, 1e-6)).  The reported value is the certified SCIP inner
+    minimum at PyROS's first-stage x_i (a certified lower bound of the max-min value);
+    ``certified`` is that inner certificate — optimality of x_i rests on PyROS' robust_optimal
+    termination (any other termination raises SolverFailure) within its tolerance."""
     import pyomo.contrib.pyros as pyros  # noqa: F401  (registers the solver)
     import pyomo.environ as pyo
 
@@ -569,19 +604,8 @@ def maximin_pyros(prob: RelaxedProblem, tol: float = 1e-6) -> MaximinResult:
         return _result(prob, "pyros", 0.0, r, r.certified, "pyros", t0, "trivial", tol, {})
     m, params, bounds = pyros_model_9(prob.system.c[prob.i], prob.ell, prob.i, prob.alpha, prob.system.f)
     scip = pyo.SolverFactory("scip_direct")
-    res = pyo.SolverFactory("pyros").solve(
-        model=m,
-        first_stage_variables=[m.z, m.t],
-        second_stage_variables=[],
-        uncertain_params=params,
-        uncertainty_set=pyros.BoxSet(bounds=bounds),
-        local_solver=scip,
-        global_solver=scip,
-        objective_focus=pyros.ObjectiveType.worst_case,
-        solve_master_globally=True,
-        robust_feasibility_tolerance=1e-8,
-        progress_logger=_quiet_logger(),
-    )
+    with _quiet_pyomo():
+        res = _pyros_solve(pyo, pyros, m, params, bounds, scip, tol, time_limit)
     term = str(res.pyros_termination_condition).split(".")[-1]
     if term != "robust_optimal":
         raise SolverFailure("pyros", term)
@@ -592,9 +616,43 @@ def maximin_pyros(prob: RelaxedProblem, tol: float = 1e-6) -> MaximinResult:
     return _result(prob, "pyros", z, r, r.certified, "pyros+scip", t0, term, tol, details)
 
 
+def _pyros_solve(pyo, pyros, m, params, bounds, scip, tol, time_limit):
+    return pyo.SolverFactory("pyros").solve(
+        model=m,
+        first_stage_variables=[m.z, m.t],
+        second_stage_variables=[],
+        uncertain_params=params,
+        uncertainty_set=pyros.BoxSet(bounds=bounds),
+        local_solver=scip,
+        global_solver=scip,
+        objective_focus=pyros.ObjectiveType.worst_case,
+        solve_master_globally=True,
+        robust_feasibility_tolerance=max(tol, 1e-6),
+        time_limit=time_limit,
+        progress_logger=_quiet_logger(),
+    )
+
+
+class _quiet_pyomo:
+    """Silence Pyomo's W1002 notes (SCIP returns values 1e-8 outside variable bounds) during a
+    PyROS solve; the previous logger level is restored afterwards."""
+
+    def __enter__(self):
+        import logging
+
+        self._lg = logging.getLogger("pyomo.core")
+        self._level = self._lg.level
+        self._lg.setLevel(logging.ERROR)
+        return self
+
+    def __exit__(self, *exc):
+        self._lg.setLevel(self._level)
+        return False
+
+
 def _quiet_logger():
     import logging
 
     lg = logging.getLogger("liqstress.pyros")
-    lg.setLevel(logging.WARNING)
+    lg.setLevel(logging.ERROR)  # PyROS reports progress and time-limit notes as warnings
     return lg
