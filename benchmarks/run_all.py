@@ -2,12 +2,13 @@
 
 Usage::
 
-    python benchmarks/run_all.py [--quick] [--only NAME ...] [--out benchmarks/RESULTS.md]
+    python benchmarks/run_all.py [--quick] [--only NAME ...] [--timeout SECONDS] [--out benchmarks/RESULTS.md]
 
 Each benchmark module exposes ``run(quick: bool) -> list[dict]`` with the row keys
 ``benchmark, n, seconds, baseline, baseline_seconds, ratio, note`` (ours vs the baseline,
 both measured in the same run).  Modules are imported one by one; a module that fails to
-import, raises, or returns malformed rows becomes a ``FAILED`` row, never a crash.  The
+import, raises, runs longer than ``--timeout`` (SIGALRM) or returns malformed rows becomes
+a ``FAILED`` row, never a crash.  The
 table (plus the machine: CPU model, cores, RAM, Python, numpy) is printed and written as
 Markdown to ``benchmarks/RESULTS.md``.
 """
@@ -223,14 +224,45 @@ def load_run(path: Path) -> Callable[[bool], list]:
     return run
 
 
-def run_all(files: Sequence[Path], quick: bool, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Import and run each file; map module name -> rows or the exception raised."""
+class ModuleTimeout(Exception):
+    """A benchmark module exceeded ``--timeout`` seconds."""
+
+
+def _alarm(seconds: float):
+    """Context manager raising ModuleTimeout after ``seconds`` (SIGALRM; no-op if 0 or unavailable)."""
+    import contextlib
+    import signal
+
+    @contextlib.contextmanager
+    def cm():
+        if not seconds or not hasattr(signal, "SIGALRM"):
+            yield
+            return
+
+        def handler(signum, frame):
+            raise ModuleTimeout(f"exceeded --timeout {seconds:g} s")
+
+        old = signal.signal(signal.SIGALRM, handler)
+        signal.setitimer(signal.ITIMER_REAL, float(seconds))
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0.0)
+            signal.signal(signal.SIGALRM, old)
+
+    return cm()
+
+
+def run_all(files: Sequence[Path], quick: bool, log: Callable[[str], None] = print, timeout: float = 0.0) -> dict[str, Any]:
+    """Import and run each file; map module name -> rows or the exception raised
+    (``timeout`` > 0: a module running longer is stopped and reported as FAILED)."""
     results: dict[str, Any] = {}
     for path in files:
         t0 = time.perf_counter()
         log(f"[run_all] {path.stem} ...")
         try:
-            results[path.stem] = load_run(path)(quick)
+            with _alarm(timeout):
+                results[path.stem] = load_run(path)(quick)
             log(f"[run_all] {path.stem} done in {time.perf_counter() - t0:.1f} s")
         except BaseException as err:  # noqa: BLE001 - a failing module is a row, not a crash
             if isinstance(err, KeyboardInterrupt):
@@ -246,6 +278,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small inputs (each module's quick mode)")
     ap.add_argument("--only", nargs="*", default=[], help="module names (bench_cbc or cbc)")
     ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md", help="Markdown output (default benchmarks/RESULTS.md)")
+    ap.add_argument("--timeout", type=float, default=900.0, help="seconds per module before it is reported FAILED (0: none; default 900)")
     ap.add_argument("--dir", type=Path, default=HERE, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     sys.path.insert(0, str(args.dir))
@@ -254,7 +287,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"no bench_*.py files in {args.dir}", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
-    results = run_all(files, args.quick, log=lambda s: print(s, file=sys.stderr, flush=True))
+    results = run_all(files, args.quick, log=lambda s: print(s, file=sys.stderr, flush=True), timeout=args.timeout)
     seconds = time.perf_counter() - t0
     table = aggregate(results)
     machine = machine_info()

@@ -96,3 +96,17 @@ def test_cli_user_errors(tmp_path):
     assert res.returncode == 2 and "--out" in res.stderr and "Traceback" not in res.stderr
     res = subprocess.run(CLI + ["--out", str(tmp_path / "o"), "--only", "robust,magic"], capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and "magic" in res.stderr
+
+
+def test_gap_step_falls_back_honestly(tmp_path):
+    """When every global solve fails, the step recomputes with the local method, keeps the
+    reason, and never marks the fallback rows as certified."""
+    from liqstress.cli.pipeline import step_gap
+
+    res = step_gap(tmp_path, False, systems=1, banks=2, report="liqstress.research.random_systems:no_such_function")
+    assert res.ok and any("2 of 2 global solves failed" in w for w in res.warnings)
+    gap = pd.read_csv(tmp_path / "gap" / "gap.csv")
+    assert list(gap["method"]) == ["local", "local"] and list(gap["bank"]) == ["B1", "B2"]
+    assert not gap["certified"].any() and (gap["status"] == "local_optimum").all()
+    assert gap["message"].str.contains("global failed \\(error: AttributeError").all()
+    assert res.key["certified"] == 0 and res.key["solved"] == 2

@@ -19,7 +19,7 @@ from liqstress.solvers.clearing import ell, relaxed_value, value
 from liqstress.solvers.robust import robust_strategies
 
 SEED = 4
-METHOD = "grid"
+METHOD = "global"  # the certified method is also the fastest on tiny systems
 
 
 def tiny_systems():
@@ -47,7 +47,7 @@ def test_columns_and_values_against_brute_force(reference):
     assert list(df.columns) == COLUMNS
     assert len(df) == 5 and summ.computed == 5 and summ.skipped == 0
     assert set(df["n"]) == {2, 3}
-    assert df["status"].map(lambda s: is_ok({"status": s, "v_opt": 0, "v_rob": 0, "vt": 0})).all(), df[["status", "message"]]
+    assert (df["status"] == "optimal").all() and df["certified"].all(), df[["status", "message"]]
     np.testing.assert_allclose(df["regret"], df["v_opt"] - df["v_rob"], atol=1e-12)
     np.testing.assert_allclose(df["conservatism"], df["v_rob"] - df["vt"], atol=1e-12)
     assert (df["regret"] >= -1e-6).all()  # the true optimum is at least the robust worst case
@@ -71,9 +71,12 @@ def test_columns_and_values_against_brute_force(reference):
         v_relaxed = min(relaxed_value(sysm, x, e)[i] for x in X)
         assert row["v_rob"] <= v_true + 1e-7
         assert row["v_rob"] >= v_true - 2e-3 * max(1.0, abs(v_true))
-        assert row["vt"] == pytest.approx(min(v_relaxed, row["vt"] + 1.0), abs=2e-3)
-        if not math.isnan(row["x_rob"]):
-            assert row["x_rob"] == pytest.approx(rob.strategy[i], abs=1e-6)
+        assert row["vt"] == pytest.approx(v_relaxed, abs=1e-6)  # closed form (12) vs brute force
+        assert row["x_rob"] == pytest.approx(rob.strategy[i], abs=1e-9)
+        assert row["certified"] and row["status"] == "optimal"
+        # Proposition 4.3: V_i >= min(Vt_i, L_i), so the capped conservatism is >= 0
+        assert row["conservatism_capped"] >= -1e-7
+        assert row["liabilities"] == pytest.approx(sysm.L[i])
 
 
 def test_resume_skips_existing_rows_and_completes_a_torn_file(reference, tmp_path):
@@ -90,6 +93,9 @@ def test_resume_skips_existing_rows_and_completes_a_torn_file(reference, tmp_pat
     again = run_sweep(tasks, out, workers=1, progress=False, plots=False)
     assert (again.skipped, again.computed) == (5, 0)
     assert out.read_text() == before  # nothing added, nothing changed
+    assert not again.warnings
+    other = run_sweep(make_tasks(tiny_systems(), "local"), out, workers=1, progress=False, plots=False)
+    assert other.computed == 0 and "another --method or --alpha" in other.warnings[0]
 
 
 def test_failed_solve_is_a_row_not_a_crash(tmp_path):
@@ -150,3 +156,28 @@ def test_cli_sweep_gap_json_and_errors(tmp_path):
     assert bad.returncode == 2 and "-o" in bad.stderr and "Traceback" not in bad.stderr
     bad = subprocess.run(cmd[:3] + ["sweep", "gap", "--systems", "1", "--method", "magic", "-o", str(out)], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--method" in bad.stderr
+
+
+def test_systems_dir_uses_user_files(tmp_path):
+    """--systems-dir: the system id is the file name, alpha can be overridden; a bad file
+    is a one-line error naming it."""
+    from liqstress.errors import InputError
+    from liqstress.models.system import load_system
+    from liqstress.research.gap_sweep import load_system_dir
+
+    d = tmp_path / "systems"
+    d.mkdir()
+    src = Path(__file__).resolve().parents[1] / "examples" / "systems" / "two_banks.yaml"
+    (d / "two.yaml").write_text(src.read_text())
+    (d / "notes.txt").write_text("ignored")
+    systems = load_system_dir(d)
+    assert [sid for sid, _ in systems] == ["two.yaml"]
+    summ = run_sweep(make_tasks(systems, METHOD, alpha=0.25), tmp_path / "u.csv", workers=1, progress=False, plots=False)
+    rows = summ.rows
+    assert [r["system_id"] for r in rows] == ["two.yaml", "two.yaml"]
+    assert [r["bank"] for r in rows] == list(load_system(src).names)
+    assert all(r["alpha"] == 0.25 and is_ok(r) for r in rows)
+    (d / "broken.yaml").write_text("inverse_demand: {kind: linear, beta: 0.01}\nbanks: []\n")
+    with pytest.raises(InputError) as err:
+        load_system_dir(d)
+    assert "broken.yaml" in str(err.value) and "banks" in str(err.value)

@@ -69,3 +69,17 @@ def test_machine_info_reads_this_machine(run_all):
     assert m["numpy"] == numpy.__version__
     if Path("/proc/cpuinfo").exists():
         assert m["cpu"] and m["ram_gb"] and m["ram_gb"] > 0
+
+
+def test_timeout_turns_a_slow_module_into_a_failed_row(run_all):
+    import time
+
+    t0 = time.perf_counter()
+    with pytest.raises(run_all.ModuleTimeout) as err:
+        with run_all._alarm(0.3):
+            while True:
+                sum(range(1000))
+    assert 0.25 < time.perf_counter() - t0 < 5
+    table = run_all.aggregate({"bench_slow": err.value, "bench_ok": [_row("x", 1, 1.0, 2.0)]})
+    assert [(r["module"], r["status"]) for r in table] == [("bench_ok", "ok"), ("bench_slow", "FAILED")]
+    assert "exceeded --timeout 0.3 s" in table[1]["note"]

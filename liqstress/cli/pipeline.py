@@ -82,20 +82,22 @@ def step_robust(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult
     return r
 
 
-def step_gap(out: Path, quick: bool, examples: Path = EXAMPLES, systems: int = 3, banks: int = 3, seed: int = 2026, workers: int = 1) -> StepResult:
-    """Small relaxation-gap study (SPEC A.6) with the certified global method; failed
-    global solves are retried with the local method (reported, not certified)."""
-    from liqstress.research.gap_sweep import is_ok, make_tasks, run_sweep, summary_stats
+def step_gap(out: Path, quick: bool, examples: Path = EXAMPLES, systems: Optional[int] = None, banks: Optional[int] = None,
+             seed: int = 2026, workers: int = 1, report: Optional[str] = None) -> StepResult:
+    """Small relaxation-gap study (SPEC A.6) with the certified global method (3 systems x 3
+    banks; 2 x 2 with ``quick``); failed global solves are retried with the local method
+    (reported, never certified).  ``report`` replaces the global gap function (tests)."""
+    from liqstress.research.gap_sweep import DEFAULT_REPORT, is_ok, make_tasks, run_sweep, summary_stats
     from liqstress.research.random_systems import random_systems
 
-    if quick:
-        systems, banks = 2, 2
+    systems = systems or (2 if quick else 3)
+    banks = banks or (2 if quick else 3)
     d = out / "gap"
     d.mkdir(parents=True, exist_ok=True)
     csv_path = d / "gap.csv"
     csv_path.unlink(missing_ok=True)  # a pipeline run is a fresh study, not a resume
     syslist = random_systems(seed, systems, [banks])
-    tasks = make_tasks(syslist, "global")
+    tasks = make_tasks(syslist, "global", report=report or DEFAULT_REPORT)
     summ = run_sweep(tasks, csv_path, workers=workers, progress=False, plots=False)
     rows = summ.rows
     failed = [r for r in rows if not is_ok(r)]
@@ -130,7 +132,7 @@ def step_gap(out: Path, quick: bool, examples: Path = EXAMPLES, systems: int = 3
         "solved": stats["solved"],
         "certified": stats["certified"],
         "max_regret": stats["max_regret"],
-        "mean_conservatism": stats["mean_conservatism"],
+        "mean_conservatism_capped": stats["mean_conservatism_capped"],
         "sweep_seconds": round(summ.seconds, 2),
     }
     if stats["failed"]:
@@ -142,17 +144,33 @@ def step_gap(out: Path, quick: bool, examples: Path = EXAMPLES, systems: int = 3
 
 
 def step_figures(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult:
-    """The paper figures, through the ``liqstress figures`` command's function."""
-    from liqstress.cli import figures as figmod
+    """Figures 4.2 and 4.3 of the paper through the ``liqstress figures`` command's function
+    (:func:`liqstress.cli.figures.figures`; ``--quick`` uses coarser grids)."""
+    from liqstress.cli.figures import figures
 
     d = out / "figures"
     d.mkdir(parents=True, exist_ok=True)
-    ret = figmod.make_figures(d, quick=quick)
+    sys2 = Path(examples) / "systems" / "two_banks.yaml"
+    sys4 = Path(examples) / "systems" / "four_banks_fig43.yaml"
+    grid = dict(points=21, inner_points=101, alphas=41, check_points=2) if quick else dict(points=41, inner_points=201, alphas=101, check_points=5)
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):  # the command prints one JSON document: keep its numbers
+        figures(out=d, system=sys2 if sys2.exists() else None, system43=sys4 if sys4.exists() else None, json_out=True, **grid)
     pngs = sorted(d.glob("*.png"))
-    r = StepResult("figures", bool(pngs), outputs=pngs)
-    r.key = {"figures": len(pngs)}
-    if isinstance(ret, dict):
-        r.key.update({k: v for k, v in ret.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)})
+    r = StepResult("figures", bool(pngs), outputs=[*pngs, *sorted(d.glob("*.csv"))])
+    r.key = {"figures": len(pngs), "grids": ", ".join(f"{k}={v}" for k, v in grid.items())}
+    try:
+        doc = json.loads(buf.getvalue())
+    except ValueError:
+        doc = {}
+    for fig, vals in doc.items():
+        if isinstance(vals, dict):
+            for k, v in vals.items():
+                if k not in ("png", "csv", "system") and isinstance(v, (int, float, str, bool)):
+                    r.key[f"{fig}.{k}"] = v
     if not pngs:
         r.message = f"the figures function wrote no PNG into {d}"
     return r
@@ -195,31 +213,31 @@ def step_cbc(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult:
 
 
 def step_stress(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult:
-    """Narrative stress report (Markdown + HTML + PNGs)."""
-    from liqstress.cli import report as repmod
+    """Narrative stress report (Markdown + HTML + PNGs) via the ``liqstress report`` function."""
+    from liqstress.reports.narrative import write_report
 
     path = Path(examples) / "stress" / "midsize_bank.yaml"
+    if not path.exists():
+        raise InputError("stress file", f"not found: {path}")
     d = out / "stress"
     d.mkdir(parents=True, exist_ok=True)
-    md = d / "report.md"
-    ret = repmod.write_report(path, md)
-    html = d / "report.html"
-    if not html.exists():
-        import markdown
-
-        body = markdown.markdown(md.read_text(), extensions=["tables", "fenced_code"])
-        html.write_text(
-            "<!doctype html><html><head><meta charset='utf-8'><title>Liquidity stress report</title>"
-            "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}"
-            "td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}</style></head><body>"
-            + body
-            + "</body></html>"
-        )
-    pngs = sorted(d.rglob("*.png"))
-    r = StepResult("stress", md.exists() and md.stat().st_size > 0, outputs=[md, html, *pngs])
-    r.key = {"stress file": path.name, "figures": len(pngs), "report lines": len(md.read_text().splitlines()) if md.exists() else 0}
-    if isinstance(ret, dict):
-        r.key.update({k: v for k, v in ret.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)})
+    res = write_report(path, d / "report.md", reverse=not quick)
+    doc = res.summary()
+    outputs = [Path(res.markdown), Path(res.html), *[Path(p) for p in res.figures]]
+    outputs += sorted(d.glob("*.csv"))
+    outputs = list(dict.fromkeys(Path(p).resolve() for p in outputs))
+    r = StepResult("stress", Path(res.markdown).exists() and Path(res.html).exists(), outputs=outputs)
+    r.key = {"stress file": path.name, "base LCR": doc.get("base_lcr")}
+    for sc in doc["scenarios"]:
+        r.key[f"{sc['name']}: survival LP / waterfall / internal min (days)"] = (
+            f"{sc['survival_days']} / {sc['waterfall_survival_days']} / {sc['internal_minimum_days']}")
+        r.key[f"{sc['name']}: stress LCR"] = sc["stress_lcr"]
+    fails = [c["item"] for c in doc["checklist"] if c["status"] == "fail"]
+    r.key["checklist"] = f"{len(doc['checklist']) - len(fails)}/{len(doc['checklist'])} pass"
+    if fails:
+        r.warnings.append("checklist items failing: " + "; ".join(fails))
+    if quick:
+        r.warnings.append("--quick: reverse stress test skipped")
     return r
 
 

@@ -66,7 +66,7 @@ def gap(
     out: Path = typer.Option(..., "-o", "--out", help="Output file: .csv or .parquet (resumable)."),
     systems: Optional[int] = typer.Option(None, "--systems", help="Number of random systems (or the first N files of --systems-dir)."),
     banks: str = typer.Option("3", "--banks", help="Banks per random system: 3, a list 2,3,5 (cycled) or a range 2-6."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the random systems (system k uses SeedSequence([seed, k]))."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random systems (system k is drawn from SeedSequence of (seed, k))."),
     alpha: Optional[float] = typer.Option(None, "--alpha", help="Fix alpha for every system (default: random U(0,1), or the file's)."),
     kind: Optional[str] = typer.Option(None, "--kind", help="Fix the inverse-demand family: linear, exponential or power."),
     workers: int = typer.Option(min(2, os.cpu_count() or 1), "--workers", help="Local worker processes (1 = in this process)."),
@@ -98,8 +98,11 @@ def gap(
         "tasks_per_second": summ.rate if summ.computed else None,
         "executor": f"dask {scheduler}" if scheduler else f"local x{workers}",
         "plots": [str(p) for p in summ.plots],
+        "warnings": summ.warnings,
         **stats,
     }
+    for w in summ.warnings:
+        typer.echo(f"liqstress: warning: {w}", err=True)
     if json_out:
         print_json(doc)
         return
@@ -110,8 +113,8 @@ def gap(
     )
     render_table(
         "Relaxation gap summary (SPEC A.6)",
-        ["rows", "solved", "certified", "max_regret", "mean_regret", "max_conservatism", "mean_conservatism"],
-        [[stats["rows"], stats["solved"], stats["certified"], stats["max_regret"], stats["mean_regret"], stats["max_conservatism"], stats["mean_conservatism"]]],
+        ["rows", "solved", "certified", "max_regret", "mean_regret", "max_cons_capped", "mean_cons_capped"],
+        [[stats["rows"], stats["solved"], stats["certified"], stats["max_regret"], stats["mean_regret"], stats["max_conservatism_capped"], stats["mean_conservatism_capped"]]],
     )
     for p in summ.plots:
         typer.echo(f"plot: {p}")

@@ -5,12 +5,24 @@ schema, so the same bytes reach a local process or a Dask worker), calls
 :func:`liqstress.solvers.original.gap_report` and returns one flat row:
 
     system_id, bank, n, alpha, f_kind, beta, method, v_opt, v_rob, vt, regret,
-    conservatism, certified, status, seconds, x_rob, x_opt, message
+    conservatism, liabilities, conservatism_capped, certified, status, seconds,
+    x_rob, x_opt, message
 
 ``regret = v_opt - v_rob`` (the cost of using the relaxed strategy) and
-``conservatism = v_rob - vt`` (how pessimistic the relaxed worst case is).  A failed solve
-is a row with its status (``SolverFailure.status``, ``input_error`` or ``error``) and NaN
-values, never a crash.  Results do not depend on the executor: tasks carry everything they
+``conservatism = v_rob - vt`` (how pessimistic the relaxed worst case is).  Because V_i is
+capped at the liabilities L_i and Vt_i is not, ``conservatism`` is negative for a bank that
+is solvent in the worst case; Proposition 4.3 (``V_i >= min(Vt_i, L_i)``) makes
+``conservatism_capped = v_rob - min(vt, L_i) >= 0`` the meaningful measure.
+
+Methods: ``global`` is :func:`liqstress.solvers.original.gap_report` (SCIP-certified inner
+minima, certified cutting planes for (7); status ``optimal`` when certified, else
+``not_certified``).  ``local`` and ``grid`` compose the same three numbers from
+:func:`~liqstress.solvers.original.inner_original` and
+:func:`~liqstress.solvers.original.maximin_original` with that method (never certified;
+status ``local_optimum`` / ``grid``); ``vt`` is the closed-form relaxed worst case (12)
+(or, with an interbank block, :func:`liqstress.solvers.relaxed.inner_relaxed`).  A failed
+solve is a row with its status (``SolverFailure.status``, ``input_error`` or ``error``) and
+NaN values, never a crash.  Results do not depend on the executor: tasks carry everything they
 need (the system, alpha, the method), the random systems are seeded per system index
 (:mod:`liqstress.research.random_systems`) and rows are written sorted by task order at
 the end.
@@ -51,6 +63,8 @@ COLUMNS = [
     "vt",
     "regret",
     "conservatism",
+    "liabilities",
+    "conservatism_capped",
     "certified",
     "status",
     "seconds",
@@ -58,11 +72,12 @@ COLUMNS = [
     "x_opt",
     "message",
 ]
-FLOAT_COLS = ["alpha", "beta", "v_opt", "v_rob", "vt", "regret", "conservatism", "seconds", "x_rob", "x_opt"]
+FLOAT_COLS = ["alpha", "beta", "v_opt", "v_rob", "vt", "regret", "conservatism", "liabilities", "conservatism_capped",
+              "seconds", "x_rob", "x_opt"]
 INT_COLS = ["n"]
 BOOL_COLS = ["certified"]
 #: statuses that count as a successful solve (anything else is a failure row)
-OK_STATUSES = ("optimal", "ok", "certified", "local_optimal", "locally_optimal", "feasible")
+OK_STATUSES = ("optimal", "not_certified", "local_optimum", "grid")
 METHODS = ("global", "local", "grid")
 #: ``module:function`` computing the per-bank gap report (SPEC A.6)
 DEFAULT_REPORT = "liqstress.solvers.original:gap_report"
@@ -138,19 +153,64 @@ def _gap_report_fn(spec: str = DEFAULT_REPORT) -> Callable:
     return getattr(importlib.import_module(mod), name or "gap_report")
 
 
-def _call_gap_report(fn: Callable, system, bank: str, method: str, options: dict) -> dict:
-    """Call ``gap_report(system, bank, ...)`` passing ``method`` and options it accepts."""
+def _accepts(fn: Callable) -> tuple[bool, set]:
     try:
         params = inspect.signature(fn).parameters
-        accepts_kw = any(p.kind == p.VAR_KEYWORD for p in params.values())
-        names = set(params)
     except (TypeError, ValueError):  # pragma: no cover - builtins
-        accepts_kw, names = True, set()
-    kw = {}
-    for k, v in {"method": method, **options}.items():
-        if accepts_kw or k in names:
-            kw[k] = v
-    return fn(system, bank, **kw)
+        return True, set()
+    return any(p.kind == p.VAR_KEYWORD for p in params.values()), set(params)
+
+
+def _call_filtered(fn: Callable, system, bank: str, kwargs: dict) -> dict:
+    """``fn(system, bank, **kwargs)`` passing only the keywords ``fn`` accepts."""
+    var_kw, names = _accepts(fn)
+    return fn(system, bank, **{k: v for k, v in kwargs.items() if var_kw or k in names})
+
+
+def _report_nonglobal(system, bank: str, method: str, options: dict) -> dict:
+    """The gap numbers of SPEC A.6 with the ``local`` or ``grid`` method (not certified)."""
+    from liqstress.solvers.clearing import ell as ell_of
+    from liqstress.solvers.original import inner_original, maximin_original
+    from liqstress.solvers.robust import robust_strategies
+
+    i = system.index(bank)
+    e = ell_of(system)
+    rob = robust_strategies(system, ell_vec=e)
+    xs = float(rob.strategy[i])
+    if rob.worst_case_value is not None:
+        vt = float(rob.worst_case_value[i])
+    else:
+        from liqstress.solvers.relaxed import inner_relaxed
+
+        vt = float(inner_relaxed(system, i, xs, method=method, ell_vec=e).value)
+    v_rob = float(inner_original(system, i, xs, method=method, ell_vec=e).value)
+    opt = _call_filtered(maximin_original, system, bank, {"method": method, "ell_vec": e, **options})
+    return {
+        "v_opt": float(opt.value),
+        "v_rob": v_rob,
+        "vt": vt,
+        "regret": float(opt.value) - v_rob,
+        "conservatism": v_rob - vt,
+        "robust_strategy": xs,
+        "optimal_strategy": float(opt.strategy),
+        "liabilities": float(system.pbar[i]),
+        "certified": False,
+        "status": "local_optimum" if method == "local" else "grid",
+        "message": str(opt.status),
+    }
+
+
+def gap_numbers(system, bank: str, method: str, options: dict, report: str = DEFAULT_REPORT) -> dict:
+    """Dispatch: ``report`` if it is not the default; else ``gap_report`` for ``global``
+    (or for every method once it takes a ``method`` keyword); else :func:`_report_nonglobal`."""
+    fn = _gap_report_fn(report)
+    _, names = _accepts(fn)
+    if report != DEFAULT_REPORT or method == "global" or "method" in names:
+        rep = dict(_call_filtered(fn, system, bank, {"method": method, **options}))
+        if "status" not in rep:
+            rep["status"] = "optimal" if rep.get("certified") else "not_certified"
+        return rep
+    return _report_nonglobal(system, bank, method, options)
 
 
 def _num(v: Any) -> float:
@@ -159,6 +219,13 @@ def _num(v: Any) -> float:
     except (TypeError, ValueError):
         return math.nan
     return x
+
+
+def _first(rep: dict, *keys: str) -> Any:
+    for k in keys:
+        if rep.get(k) is not None:
+            return rep[k]
+    return None
 
 
 def run_task(task: Task) -> dict:
@@ -172,21 +239,27 @@ def run_task(task: Task) -> dict:
         sysm = system_from_dict(task.system)
         if task.alpha is not None:
             sysm = sysm.with_alpha(task.alpha)
-        row.update(n=sysm.n, alpha=sysm.alpha, f_kind=sysm.f.kind, beta=_num(getattr(sysm.f, "beta", math.nan)))
-        rep = _call_gap_report(_gap_report_fn(task.report), sysm, task.bank, task.method, task.options)
+        i = sysm.index(task.bank)
+        row.update(n=sysm.n, alpha=sysm.alpha, f_kind=sysm.f.kind, beta=_num(getattr(sysm.f, "beta", math.nan)),
+                   liabilities=float(sysm.pbar[i]))
+        rep = gap_numbers(sysm, task.bank, task.method, task.options, task.report)
         for k in ("v_opt", "v_rob", "vt"):
             row[k] = _num(rep.get(k))
-        row["regret"] = _num(rep.get("regret", row["v_opt"] - row["v_rob"]))
-        row["conservatism"] = _num(rep.get("conservatism", row["v_rob"] - row["vt"]))
+        row["regret"] = _num(_first(rep, "regret")) if "regret" in rep else row["v_opt"] - row["v_rob"]
+        row["conservatism"] = _num(_first(rep, "conservatism")) if "conservatism" in rep else row["v_rob"] - row["vt"]
+        if rep.get("liabilities") is not None:
+            row["liabilities"] = _num(rep["liabilities"])
+        row["conservatism_capped"] = row["v_rob"] - min(row["vt"], row["liabilities"])
         row["certified"] = bool(rep.get("certified", False))
-        row["x_rob"] = _num(rep.get("x_rob", rep.get("strategy_robust", rep.get("x_robust"))))
-        row["x_opt"] = _num(rep.get("x_opt", rep.get("strategy_opt", rep.get("x_optimal"))))
-        status = rep.get("status")
-        if status is None:
-            finite = all(math.isfinite(row[k]) for k in ("v_opt", "v_rob", "vt"))
-            status = "optimal" if finite else "no_value"
-        row["status"] = str(status)
-        row["message"] = str(rep.get("message", rep.get("note", "")) or "")
+        row["x_rob"] = _num(_first(rep, "x_rob", "robust_strategy"))
+        row["x_opt"] = _num(_first(rep, "x_opt", "optimal_strategy"))
+        finite = all(math.isfinite(row[k]) for k in ("v_opt", "v_rob", "vt"))
+        row["status"] = str(rep.get("status")) if finite else "no_value"
+        msg = str(rep.get("message", rep.get("note", "")) or "")
+        bounds = rep.get("v_opt_bounds")
+        if not msg and isinstance(bounds, (list, tuple)) and len(bounds) == 2 and None not in bounds:
+            msg = f"v_opt in [{_num(bounds[0]):.9g}, {_num(bounds[1]):.9g}]"
+        row["message"] = msg
     except SolverFailure as err:
         row.update(status=str(err.status) or "solver_failure", certified=False, message=str(err))
     except InputError as err:
@@ -196,6 +269,13 @@ def run_task(task: Task) -> dict:
     except Exception as err:  # a failed solve is a row, never a crash of the sweep
         row.update(status="error", certified=False, message=f"{type(err).__name__}: {' '.join(str(err).split())[:300]}")
     row["seconds"] = time.perf_counter() - t0
+    return _normalise(row)
+
+
+def _failed_row(task: Task, status: str, err: BaseException) -> dict:
+    row = {c: None for c in COLUMNS}
+    row.update(system_id=task.system_id, bank=task.bank, method=task.method, status=status, certified=False,
+               message=f"{type(err).__name__}: {' '.join(str(err).split())[:300]}")
     return _normalise(row)
 
 
@@ -228,11 +308,19 @@ def iter_local(tasks: Sequence[Task], workers: int) -> Iterator[dict]:
             yield run_task(t)
         return
     import multiprocessing as mp
+    from concurrent.futures.process import BrokenProcessPool
 
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-        futs = [pool.submit(run_task, t) for t in tasks]
+        futs = {pool.submit(run_task, t): t for t in tasks}
         for fut in as_completed(futs):
-            yield fut.result()
+            try:
+                yield fut.result()
+            except BrokenProcessPool:
+                # a worker died (e.g. killed, out of memory): every pending task is lost, so
+                # stop here; the rows written so far are kept and a rerun resumes
+                raise SolverFailure("process pool", "worker_died", "a worker process died; rerun the same command to resume") from None
+            except Exception as err:  # pragma: no cover - run_task catches everything itself
+                yield _failed_row(futs[fut], "worker_error", err)
 
 
 def iter_dask(tasks: Sequence[Task], address: str) -> Iterator[dict]:
@@ -247,8 +335,12 @@ def iter_dask(tasks: Sequence[Task], address: str) -> Iterator[dict]:
         raise InputError("--scheduler", f"cannot connect to {address}: {' '.join(str(err).split())[:200]}") from None
     try:
         futs = client.map(run_task, list(tasks), pure=False)
+        by_key = {f.key: t for f, t in zip(futs, tasks)}
         for fut in dask_completed(futs, loop=client.loop):
-            yield fut.result()
+            try:
+                yield fut.result()
+            except Exception as err:  # e.g. KilledWorker: this task keeps killing workers
+                yield _failed_row(by_key[fut.key], "worker_error", err)
     finally:
         client.close()
 
@@ -431,6 +523,7 @@ class SweepSummary:
     seconds: float
     rows: list = field(default_factory=list)
     plots: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -467,6 +560,12 @@ def run_sweep(
         seen[(r["system_id"], r["bank"])] = r  # a duplicate key keeps the last row
     existing = list(seen.values())
     todo = [t for t in tasks if t.key not in seen]
+    # the resume key is (system_id, bank): flag rows kept from a run with other settings
+    stale = [
+        t.key for t in tasks
+        if t.key in seen and (seen[t.key]["method"] != t.method
+                              or (t.alpha is not None and not _num(seen[t.key]["alpha"]) == float(t.alpha)))
+    ]
     order = {t.key: t.order for t in tasks}
     sink = RowSink(out, existing)
     failed = 0
@@ -490,6 +589,10 @@ def run_sweep(
     finally:
         sink.close(order)
     summary = SweepSummary(out, len(tasks), len(tasks) - len(todo), len(todo), failed, time.perf_counter() - t0, sink.rows)
+    if stale:
+        summary.warnings.append(
+            f"{len(stale)} kept rows were computed with another --method or --alpha (e.g. {stale[0][0]} {stale[0][1]}); "
+            "use a new output file to change settings")
     if plots:
         summary.plots = summary_plots(sink.rows, out)
     return summary
@@ -516,7 +619,7 @@ def summary_plots(rows: Sequence[dict], out: Path) -> list[Path]:
     ok = [r for r in rows if is_ok(r)]
     paths = plot_paths(out)
     regret = np.array([r["regret"] for r in ok], dtype=float)
-    cons = np.array([r["conservatism"] for r in ok], dtype=float)
+    cons = np.array([r["conservatism_capped"] for r in ok], dtype=float)
     alpha = np.array([r["alpha"] for r in ok], dtype=float)
     n = np.array([r["n"] for r in ok], dtype=float)
     cert = np.array([bool(r["certified"]) for r in ok])
@@ -538,11 +641,13 @@ def summary_plots(rows: Sequence[dict], out: Path) -> list[Path]:
         if xs.size:
             jitter = 0.0 if key == "gap_vs_alpha" else 0.08
             ax.scatter(xs - jitter, regret, s=14, label="regret v_opt - v_rob", color="tab:blue")
-            ax.scatter(xs + jitter, cons, s=14, label="conservatism v_rob - vt", color="tab:orange", marker="x")
+            ax.scatter(xs + jitter, cons, s=14, label="conservatism v_rob - min(vt, L_i)", color="tab:orange", marker="x")
             unc = ~cert
             if unc.any():
                 ax.scatter(xs[unc] - jitter, regret[unc], s=40, facecolors="none", edgecolors="red", label="not certified")
             ax.legend(fontsize=8)
+            if key == "gap_vs_n":
+                ax.set_xticks(sorted({int(v) for v in xs if np.isfinite(v)}))
         ax.set_xlabel(label)
         ax.set_ylabel("value gap")
         ax.set_title("Relaxation gap " + ("against alpha" if key == "gap_vs_alpha" else "against n"))
@@ -557,7 +662,7 @@ def summary_stats(rows: Sequence[dict]) -> dict:
     """Key numbers of a sweep (JSON-able)."""
     ok = [r for r in rows if is_ok(r)]
     reg = np.array([r["regret"] for r in ok], dtype=float)
-    cons = np.array([r["conservatism"] for r in ok], dtype=float)
+    cons = np.array([r["conservatism_capped"] for r in ok], dtype=float)
     return {
         "rows": len(rows),
         "solved": len(ok),
@@ -566,7 +671,8 @@ def summary_stats(rows: Sequence[dict]) -> dict:
         "max_regret": float(reg.max()) if reg.size else None,
         "mean_regret": float(reg.mean()) if reg.size else None,
         "zero_regret_share": float(np.mean(reg <= 1e-7)) if reg.size else None,
-        "max_conservatism": float(cons.max()) if cons.size else None,
-        "mean_conservatism": float(cons.mean()) if cons.size else None,
+        "max_conservatism_capped": float(cons.max()) if cons.size else None,
+        "mean_conservatism_capped": float(cons.mean()) if cons.size else None,
+        "min_conservatism_uncapped": float(min(r["conservatism"] for r in ok)) if ok else None,
         "solver_seconds": float(sum(_num(r["seconds"]) for r in rows if math.isfinite(_num(r["seconds"])))),
     }
