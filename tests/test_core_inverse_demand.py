@@ -73,3 +73,14 @@ def test_from_dict_errors():
         from_dict({"kind": "quadratic", "beta": 1})
     with pytest.raises(InputError, match="beta > 0"):
         Linear(-0.1).check_assumption(1.0)
+
+
+def test_system_round_trip_yaml_and_json_with_numpy_parameters(tmp_path):
+    from liqstress.models.system import System, load_system
+
+    f = Exponential(np.float64(0.05))
+    s = System.from_arrays(np.array([1.0, 0.5]), np.array([4.0, 5.0]), np.array([3.2, 3.0]), f, alpha=np.float64(0.3))
+    for name in ("s.yaml", "s.json"):
+        s.save(tmp_path / name)
+        r = load_system(tmp_path / name)
+        assert r.f == Exponential(0.05) and r.alpha == 0.3 and np.array_equal(r.c, s.c)

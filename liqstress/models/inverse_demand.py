@@ -106,7 +106,7 @@ class Linear(InverseDemand):
             )
 
     def to_dict(self):
-        return {"kind": "linear", "beta": self.beta}
+        return {"kind": "linear", "beta": float(self.beta)}
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ class Exponential(InverseDemand):
             )
 
     def to_dict(self):
-        return {"kind": "exponential", "beta": self.beta}
+        return {"kind": "exponential", "beta": float(self.beta)}
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,7 @@ class Power(InverseDemand):
             )
 
     def to_dict(self):
-        return {"kind": "power", "beta": self.beta, "gamma": self.gamma}
+        return {"kind": "power", "beta": float(self.beta), "gamma": float(self.gamma)}
 
 
 class UserCallable(InverseDemand):

@@ -22,8 +22,8 @@ price q1 = f(X), the t=2 price p, shortfalls d_j, sales y_j and binaries a_j, b_
     p   = f(alpha X + sum_j y_j)
     V_i = c_i + x_i q1 + y_i p            (objective, minimised)
 
-with D_j = L_j - c_j (the largest shortfall: cash >= c_j) and M1_j = max(0, ell_j f(ell_j)
-- D_j) (the largest surplus: x_j q1 <= x_j f(x_j) <= ell_j f(ell_j) because u f(u) is
+with D_j = max(L_j - c_j, 0) (the largest shortfall: cash >= c_j) and M1_j = max(0,
+ell_j f(ell_j) - (L_j - c_j)) (the largest surplus: x_j q1 <= x_j f(x_j) <= ell_j f(ell_j) because u f(u) is
 increasing, Assumption 4.1(iii)).  Checking the four sign cases shows that a_j = 1 forces
 d_j = L_j - c_j - x_j q1 >= 0 and a_j = 0 forces d_j = 0 >= L_j - c_j - x_j q1, so d_j is
 exactly the positive part; b_j = 1 forces y_j = s_j - x_j <= d_j / p and b_j = 0 forces
@@ -90,9 +90,9 @@ class BigM:
 
 
 def big_m_permanent(system: System, ell_vec: np.ndarray, lemma_cuts: bool = False) -> BigM:
-    """D_j = L_j - c_j, M1_j = max(0, ell_j f(ell_j) - D_j), ymax_j = s_j (ell_j with Lemma 4.2)."""
+    """D_j = max(L_j - c_j, 0), M1_j = max(0, ell_j f(ell_j) - (L_j - c_j)), ymax_j = s_j (ell_j with Lemma 4.2)."""
     D = np.maximum(system.L - system.c, 0.0)
-    M1 = np.maximum(ell_vec * system.f(ell_vec) - D, 0.0)
+    M1 = np.maximum(ell_vec * system.f(ell_vec) - (system.L - system.c), 0.0)
     ymax = np.minimum(system.s, ell_vec) if lemma_cuts else system.s.copy()
     return BigM(D=D, M1=M1, ymax=ymax)
 
@@ -137,7 +137,7 @@ def add_clearing_permanent(blk, system: System, xe: dict, Xlo: float, Xhi: float
     blk.q1 = pyo.Var(bounds=(float(f(Xhi)), float(f(Xlo))), initialize=float(f(0.5 * (Xlo + Xhi))))
     blk.q1_def = pyo.Constraint(expr=blk.q1 == f_expr(f, X))
     # p in [f(S), f(alpha Xlo)]: u = alpha X + Y <= sum_j (x_j + (s_j - x_j)) = S, u >= alpha X
-    blk.p = pyo.Var(bounds=(float(f(S)), float(f(a * Xlo))), initialize=float(f(0.5 * S)))
+    blk.p = pyo.Var(bounds=(float(f(S)), float(f(a * Xlo))), initialize=0.5 * float(f(S) + f(a * Xlo)))
     blk.d = pyo.Var(blk.J, bounds=lambda b, j: (0.0, float(bm.D[j])))
     blk.y = pyo.Var(blk.J, bounds=lambda b, j: (0.0, float(bm.ymax[j])))
     blk.a = pyo.Var(blk.J, domain=pyo.Binary)
@@ -154,10 +154,10 @@ def add_clearing_permanent(blk, system: System, xe: dict, Xlo: float, Xhi: float
     blk.y_lo1 = pyo.Constraint(blk.J, rule=lambda b, j: b.y[j] >= float(s[j]) - xe[j] - float(s[j]) * (1 - b.b[j]))
     blk.y_lo2 = pyo.Constraint(blk.J, rule=lambda b, j: b.y[j] * b.p >= b.d[j] - float(bm.D[j]) * b.b[j])
     for j in act:  # fix binaries whose branch is empty (exact)
-        if bm.M1[j] <= 0.0:
-            blk.a[j].fix(1)
-        if bm.D[j] <= 0.0:
+        if bm.D[j] <= 0.0:  # never short (then also d_j = 0 in the other branch)
             blk.a[j].fix(0)
+        elif bm.M1[j] <= 0.0:  # never in surplus
+            blk.a[j].fix(1)
     if lemma_cuts:
         blk.lemma = pyo.Constraint(blk.J, rule=lambda b, j: xe[j] + b.y[j] <= float(ell_vec[j]) * (1 + 1e-9) + 1e-12)
     blk.p_def = pyo.Constraint(expr=blk.p == f_expr(f, a * X + sum(blk.y[j] for j in act)))
@@ -213,10 +213,10 @@ def add_clearing_interbank(blk, system: System, xe: dict, Xlo: float, Xhi: float
     blk.P_lo1 = pyo.Constraint(blk.N, rule=lambda b, j: b.P[j] >= float(pbar[j]) * b.g[j])
     blk.P_lo2 = pyo.Constraint(blk.N, rule=lambda b, j: b.P[j] >= wealth(j) - float(bm.M4[j]) * b.g[j])
     for j in allb:
-        if bm.M1[j] <= 0.0:
-            blk.a[j].fix(1)
-        if bm.D[j] <= 0.0:
+        if bm.D[j] <= 0.0:  # never short (then also d_j = 0 in the other branch)
             blk.a[j].fix(0)
+        elif bm.M1[j] <= 0.0:  # never in surplus
+            blk.a[j].fix(1)
         if bm.M4[j] <= 0.0:
             blk.g[j].fix(0)
     if lemma_cuts:
@@ -335,3 +335,54 @@ def solve_scip(model, abs_gap: float = 1e-8, time_limit: float = 60.0, feastol: 
         except Exception:
             loaded = False
     return ScipOutcome(tc, primal, dual, loaded, secs)
+
+
+def build_inner_smoothed(system: System, i: int, x_i: float, ell_vec: np.ndarray, eps: float = 1e-4):
+    """Smoothed NLP of the middle level of (7) (permanent impact) for a local solver (IPOPT).
+
+    The clearing (4) with ``max(a, 0) ~ (a + sqrt(a^2 + eps^2)) / 2`` and
+    ``min(a, b) ~ (a + b - sqrt((a - b)^2 + eps^2)) / 2`` applied to the proceeds
+    ``z_j = y_j p = min(d_j, (s_j - x_j) p)``; ``y_j p = z_j`` and ``p = f(alpha X + sum_j y_j)``.
+    Not exact (O(eps) error): a local route only — the driver re-clears exactly at the result.
+    ``model.eps`` is a mutable parameter for continuation.
+    """
+    import pyomo.environ as pyo
+
+    ell_vec = np.asarray(ell_vec, dtype=float)
+    f = system.f
+    a = float(system.alpha)
+    c, s, L = system.c, system.s, system.L
+    n = system.n
+    others = [j for j in range(n) if j != i and ell_vec[j] > 0]
+    act = sorted(set(others) | {i} | {j for j in range(n) if ell_vec[j] > 0})
+    m = pyo.ConcreteModel(name="original_inner_smoothed")
+    m.eps = pyo.Param(initialize=float(eps), mutable=True)
+    m.O = pyo.Set(initialize=others, ordered=True)
+    m.J = pyo.Set(initialize=act, ordered=True)
+    m.x = pyo.Var(m.O, bounds=lambda m, j: (0.0, float(ell_vec[j])), initialize=lambda m, j: 0.5 * float(ell_vec[j]))
+    xe = {j: m.x[j] for j in others}
+    xe[i] = float(x_i)
+    X = sum(xe[j] for j in act if j in xe)
+    S = float(system.S)
+    m.q1 = pyo.Var(bounds=(float(f(S)), 1.0), initialize=float(f(S / 2)))
+    m.p = pyo.Var(bounds=(float(f(S)), 1.0), initialize=float(f(S / 2)))
+    m.y = pyo.Var(m.J, bounds=lambda m, j: (0.0, float(s[j])), initialize=0.0)
+    m.z = pyo.Var(m.J, bounds=lambda m, j: (0.0, float(max(L[j] - c[j], 0.0)) + 1.0), initialize=0.0)
+    m.q1_def = pyo.Constraint(expr=m.q1 == f_expr(f, X))
+
+    def xj(j):
+        return xe.get(j, 0.0)
+
+    def dj(j):
+        sh = float(L[j] - c[j]) - xj(j) * m.q1
+        return 0.5 * (sh + pyo.sqrt(sh * sh + m.eps**2))
+
+    def zj(j):
+        A, B = dj(j), (float(s[j]) - xj(j)) * m.p
+        return 0.5 * (A + B - pyo.sqrt((A - B) ** 2 + m.eps**2))
+
+    m.z_def = pyo.Constraint(m.J, rule=lambda m, j: m.z[j] == zj(j))
+    m.y_def = pyo.Constraint(m.J, rule=lambda m, j: m.y[j] * m.p == m.z[j])
+    m.p_def = pyo.Constraint(expr=m.p == f_expr(f, a * X + sum(m.y[j] for j in m.J)))
+    m.obj = pyo.Objective(expr=float(c[i]) + float(x_i) * m.q1 + m.z[i], sense=pyo.minimize)
+    return m

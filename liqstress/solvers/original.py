@@ -126,7 +126,8 @@ def _inner_global(system: System, i: int, x_i: float, ell_vec: np.ndarray, tol: 
     return InnerResult(v, x, cert, "scip", status, time.perf_counter() - t0, gap, lb)
 
 
-def _inner_local(system: System, i: int, x_i: float, ell_vec: np.ndarray, starts: int = 4, seed: int = 0) -> InnerResult:
+def _inner_local(system: System, i: int, x_i: float, ell_vec: np.ndarray, starts: int = 4, seed: int = 0,
+                 samples: int = 512, warm: Optional[list] = None) -> InnerResult:
     from scipy.optimize import minimize
 
     t0 = time.perf_counter()
@@ -137,7 +138,11 @@ def _inner_local(system: System, i: int, x_i: float, ell_vec: np.ndarray, starts
     if not oth:
         v = _vi(system, x0, i)
         return InnerResult(v, x0, False, "local", "optimal", time.perf_counter() - t0, None, None)
-    G = _guard_points(system, i, x_i, ell_vec, k=512, seed=seed)
+    G = _guard_points(system, i, x_i, ell_vec, k=samples, seed=seed)
+    if warm:
+        W = np.array(warm, dtype=float).reshape(-1, n)
+        W[:, i] = x_i
+        G = np.vstack([W, G])
     vg = batch_values(system, G)[:, i]
     order = np.argsort(vg)
     ub = ell_vec[oth]
@@ -175,6 +180,44 @@ def _inner_local(system: System, i: int, x_i: float, ell_vec: np.ndarray, starts
     return InnerResult(v, best[1], False, "local", "local_optimum", time.perf_counter() - t0, None, None)
 
 
+def _inner_ipopt(system: System, i: int, x_i: float, ell_vec: np.ndarray, starts: int = 3, seed: int = 0) -> InnerResult:
+    """Local route through IPOPT (cyipopt bridge) on the smoothed NLP of (4)
+    (:func:`liqstress.models.original_pyomo.build_inner_smoothed`), multi-start from the best
+    exactly cleared sample points, continuation eps = 1e-2, 1e-4, 1e-6; each result is
+    re-cleared exactly.  Not certified."""
+    import pyomo.environ as pyo
+
+    from liqstress.models.original_pyomo import build_inner_smoothed
+    from liqstress.solvers.ipopt_bridge import solve_pyomo
+
+    if system.has_interbank:
+        raise InputError("local_solver", "the IPOPT route is implemented for (4) only; use local_solver='lbfgs'")
+    t0 = time.perf_counter()
+    n = system.n
+    oth = [j for j in _others(n, i) if ell_vec[j] > 0]
+    G = _guard_points(system, i, x_i, ell_vec, k=128, seed=seed)
+    vg = batch_values(system, G)[:, i]
+    order = np.argsort(vg)
+    best = (float(vg[order[0]]), G[order[0]].copy())
+    statuses = []
+    m = build_inner_smoothed(system, i, x_i, ell_vec)
+    for k in order[:starts]:
+        for j in oth:
+            m.x[j].set_value(float(G[k, j]))
+        for eps in (1e-2, 1e-4, 1e-6):
+            m.eps.set_value(eps)
+            r = solve_pyomo(m, raise_on_failure=False, tol=1e-10, max_iter=500)
+        statuses.append(r.status)
+        X = G[k].copy()
+        for j in oth:
+            X[j] = min(max(float(pyo.value(m.x[j])), 0.0), float(ell_vec[j]))
+        v = _vi(system, X, i)
+        if v < best[0]:
+            best = (v, X)
+    st = "local_optimum" if any(t in ("solve_succeeded", "solved_to_acceptable_level") for t in statuses) else "ipopt:" + statuses[-1]
+    return InnerResult(best[0], best[1], False, "ipopt", st, time.perf_counter() - t0, None, None)
+
+
 def _inner_grid(system: System, i: int, x_i: float, ell_vec: np.ndarray, budget: int = 300_000) -> InnerResult:
     t0 = time.perf_counter()
     m = max(1, sum(1 for j in _others(system.n, i) if ell_vec[j] > 0))
@@ -185,12 +228,14 @@ def _inner_grid(system: System, i: int, x_i: float, ell_vec: np.ndarray, budget:
 
 
 def inner_original(system: System, i: Union[int, str], x_i: float, method: str = "global", tol: float = 1e-7,
-                   ell_vec: Optional[np.ndarray] = None, time_limit: float = 60.0, lemma_cuts: bool = False) -> InnerResult:
+                   ell_vec: Optional[np.ndarray] = None, time_limit: float = 60.0, lemma_cuts: bool = False,
+                   local_solver: str = "lbfgs") -> InnerResult:
     """``min_{x_-i} V_i(x_i, x_-i)`` of (7) at a fixed own early sale x_i (middle level).
 
     ``method``: ``global`` (SCIP on the exact encoding; certified when optimal, re-clearing
     agrees and ``gap <= tol``), ``local`` (multi-start L-BFGS-B on the exact clearing) or
-    ``grid``.  ``x`` of the result is the full early-sale vector at the minimiser and
+    ``grid``; ``local_solver='ipopt'`` runs IPOPT on a smoothed NLP of (4) instead of
+    L-BFGS-B (both re-cleared exactly, neither certified).  ``x`` of the result is the full early-sale vector at the minimiser and
     ``value`` is V_i re-cleared exactly there.
     """
     if method not in METHODS:
@@ -201,6 +246,10 @@ def inner_original(system: System, i: Union[int, str], x_i: float, method: str =
     if method == "global":
         return _inner_global(system, i, x_i, e, tol, time_limit, lemma_cuts)
     if method == "local":
+        if local_solver == "ipopt":
+            return _inner_ipopt(system, i, x_i, e)
+        if local_solver != "lbfgs":
+            raise InputError("local_solver", f"must be lbfgs or ipopt; got {local_solver!r}")
         return _inner_local(system, i, x_i, e)
     return _inner_grid(system, i, x_i, e)
 
@@ -233,7 +282,7 @@ def _master_upper(system: System, i: int, e: np.ndarray, tol: float, time_limit:
 
 def maximin_original(system: System, bank: Union[int, str], method: str = "global", tol: float = 1e-4,
                      ell_vec: Optional[np.ndarray] = None, time_limit: float = 300.0, upper: Optional[str] = None,
-                     inner_time_limit: float = 60.0) -> MaximinResult:
+                     inner_time_limit: float = 60.0, grid_points: int = 500_000) -> MaximinResult:
     """``max_{x_i} min_{x_-i} V_i`` of (7) (with an interbank block: (15)/(17), alpha = 0).
 
     ``global``: certified cutting planes (:mod:`liqstress.solvers.outer`): SCIP-certified inner
@@ -241,7 +290,7 @@ def maximin_original(system: System, bank: Union[int, str], method: str = "globa
     ``L_V = 1 + s_i |f'(0)| (1 + alpha) / (f(S) + S f'(S))``) or a SCIP master the upper bound;
     ``certified`` is True only when they meet within ``tol`` (absolute, on the value).
     ``local``: multi-start local inner values, coarse grid + bounded Brent outer (not certified).
-    ``grid``: dense grid (not certified).  ``value`` is V_i re-cleared exactly at
+    ``grid``: dense grid of about ``grid_points`` points (not certified).  ``value`` is V_i re-cleared exactly at
     ``(strategy, worst_case_others)``.
     """
     if method not in METHODS:
@@ -255,7 +304,7 @@ def maximin_original(system: System, bank: Union[int, str], method: str = "globa
     if method == "grid":
         n_oth = max(1, sum(1 for j in _others(system.n, i) if e[j] > 0))
         k_own = 201
-        k_oth = max(2, int((2_000_000 / k_own) ** (1.0 / n_oth)))
+        k_oth = max(2, int((grid_points / k_own) ** (1.0 / n_oth)))
         g = grid_maximin(system, i, e, k_others=k_oth, k_own=k_own)
         x = np.zeros(system.n)
         x[i] = g["strategy"]
@@ -269,40 +318,57 @@ def maximin_original(system: System, bank: Union[int, str], method: str = "globa
         def mloc(z):
             z = float(min(max(z, 0.0), ell_i))
             if z not in store:
-                store[z] = _inner_local(system, i, z, e)
+                warm = [r.x for r in store.values()]
+                store[z] = _inner_local(system, i, z, e, starts=2, samples=128, warm=warm)
             return store[z].value
 
-        zs = np.linspace(0.0, ell_i, 17)
+        zs = np.linspace(0.0, ell_i, 9)
         vals = [mloc(z) for z in zs]
         k = int(np.argmax(vals))
         if ell_i > 0:
             from scipy.optimize import minimize_scalar
 
             a, b = zs[max(k - 1, 0)], zs[min(k + 1, zs.size - 1)]
-            minimize_scalar(lambda z: -mloc(z), bounds=(a, b), method="bounded", options={"xatol": max(tol, 1e-9) * max(1.0, ell_i)})
+            minimize_scalar(lambda z: -mloc(z), bounds=(a, b), method="bounded",
+                            options={"xatol": max(tol, 1e-9) * max(1.0, ell_i), "maxiter": 25})
         zb = max(store, key=lambda z: store[z].value)
         return _result(system, i, "local", zb, store[zb], False, "local(L-BFGS-B multistart)", t0, "local_optimum", tol,
                        {"inner_solves": len(store)})
     # global
     from liqstress.solvers.outer import certified_outer
 
-    up = upper or ("master" if system.has_interbank else "lipschitz")
+    from liqstress.solvers.outer import lipschitz_constant
+
+    if upper is None:
+        # the Lipschitz envelope needs a finite, moderate L_V (it is derived for (4) only)
+        L_V = math.inf if system.has_interbank else lipschitz_constant(system, i)
+        upper = "lipschitz" if (math.isfinite(L_V) and L_V * max(ell_i, 1e-12) / tol <= 1e9) else "master"
+    if upper not in ("lipschitz", "master"):
+        raise InputError("upper", f"must be lipschitz or master; got {upper!r}")
+    if upper == "lipschitz" and system.has_interbank:
+        raise InputError("upper", "the Lipschitz envelope is derived for (4) only; use master with interbank exposures")
+    up = upper
     tol_in = min(1e-7, 0.05 * tol)
 
     def inner(z):
         r = _inner_global(system, i, z, e, tol_in, inner_time_limit, False)
-        if r.status not in ("optimal",) and not math.isfinite(r.value):
+        if r.status in ("encoding_mismatch", "bound_violation") or not math.isfinite(r.value):
+            # never a silent wrong number: an inner answer that fails its checks stops the run
             raise SolverFailure("scip", r.status, f"inner problem at x_i={z:.6g}")
         return r
 
-    starts = [0.0, 0.5 * ell_i, ell_i]
-    if not system.has_interbank:
+    # start at the robust strategy (Theorem 4.4 / 5.3); seed the envelope with the corner
+    # responses x_-i = ell_-i and x_-i = 0
+    if system.has_interbank:
+        starts = [0.5 * ell_i]
+    else:
         from liqstress.solvers.robust import robust_permanent
 
         _, xs, _, _, _ = robust_permanent(system.c, e, system.alpha, system.f)
-        starts.append(float(xs[i]))
-    res = certified_outer(system, i, e, inner, tol, upper=up, start=starts,
-                          time_limit=time_limit, master_upper=_master_upper(system, i, e, tol, inner_time_limit) if up == "master" else None)
+        starts = [float(xs[i])]
+    seeds = np.array([e, np.zeros_like(e)])
+    res = certified_outer(system, i, e, inner, tol, upper=up, start=starts, time_limit=time_limit, seeds=seeds,
+                          master_upper=_master_upper(system, i, e, tol, inner_time_limit) if up == "master" else None)
     r = res["inner"]
     status = "optimal" if res["certified"] else res["reason"]
     if res["reason"] == "certified" and not r.certified:
@@ -321,7 +387,9 @@ def gap_report(system: System, bank: Union[int, str], tol: float = 1e-4, alpha: 
     ``v_opt`` = certified value of (7); ``v_rob`` = min_{x_-i} V_i at the robust strategy
     x_i* (Theorem 4.4, or ell_i / 2 by Theorem 5.3), certified by SCIP; ``vt`` = the relaxed
     worst case min_{x_-i} Vt_i(x_i*, .) — the closed-form value of (9), or for (20) the other
-    module's ``inner_relaxed``.  ``regret = v_opt - v_rob >= 0``, ``conservatism = v_rob - vt >= 0``.
+    module's ``inner_relaxed``.  ``regret = v_opt - v_rob >= 0`` and ``conservatism = v_rob - vt``;
+    the validity bound V_i >= min(Vt_i, L_i) (Proposition 4.3) only guarantees
+    ``conservatism_capped = v_rob - min(vt, L_i) >= 0`` (``vt`` may exceed L_i).
     """
     t0 = time.perf_counter()
     sysm = system.with_alpha(alpha)
@@ -353,6 +421,11 @@ def gap_report(system: System, bank: Union[int, str], tol: float = 1e-4, alpha: 
         "vt": vt,
         "regret": v_opt - rob_in.value,
         "conservatism": rob_in.value - vt,
+        # Proposition 4.3 / Section 5 validity is V_i >= min(Vt_i, L_i): only the capped relaxed
+        # value is a guaranteed lower bound of v_rob (vt itself can exceed L_i for a bank that
+        # always covers its liabilities, making the plain conservatism negative)
+        "vt_capped": min(vt, float(sysm.pbar[i])),
+        "conservatism_capped": rob_in.value - min(vt, float(sysm.pbar[i])),
         "liabilities": float(sysm.pbar[i]),
         "certified": bool(opt.certified and rob_in.certified and vt_cert),
         "tolerance": tol,

@@ -48,15 +48,43 @@ def batch_price_permanent(system: System, X: np.ndarray, alpha: Optional[float] 
     a = a_ * tot
     lo = f(a + r.sum(axis=1))
     hi = f(a)
-    for _ in range(_BISECT):
-        mid = 0.5 * (lo + hi)
-        Y = np.minimum(d / mid[:, None], r).sum(axis=1)
-        neg = mid - f(a + Y) <= 0.0
-        lo = np.where(neg, mid, lo)
-        hi = np.where(neg, hi, mid)
-    p2 = 0.5 * (lo + hi)
+    p2 = _root_newton(f, d, r, a, lo, hi)
     y = np.minimum(d / p2[:, None], r)
     return p1, p2, y, cash
+
+
+def _root_newton(f, d: np.ndarray, r: np.ndarray, a: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                 bisect: int = 6, newton: int = 40) -> np.ndarray:
+    """Zero of h(p) = p - f(a + sum_j min(d_j / p, r_j)) in [lo, hi] for every row.
+
+    h < 0 below the unique zero and h > 0 above it, so a bracket is kept and a Newton step
+    (h' = 1 + f'(u) sum_{d_j < r_j p} d_j / p^2) is accepted only inside the bracket, else
+    the bracket is bisected.  Stops when every bracket or step is at rounding level.
+    """
+    for _ in range(bisect):
+        mid = 0.5 * (lo + hi)
+        neg = mid - f(a + np.minimum(d / mid[:, None], r).sum(axis=1)) <= 0.0
+        lo = np.where(neg, mid, lo)
+        hi = np.where(neg, hi, mid)
+    p = 0.5 * (lo + hi)
+    for _ in range(newton):
+        q = d / p[:, None]
+        sel = q < r
+        u = a + np.where(sel, q, r).sum(axis=1)
+        h = p - f(u)
+        neg = h <= 0.0
+        lo = np.where(neg, p, lo)
+        hi = np.where(neg, hi, p)
+        dh = 1.0 + f.d1(u) * np.where(sel, q, 0.0).sum(axis=1) / p
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pn = p - h / dh
+        bad = ~np.isfinite(pn) | (pn < lo) | (pn > hi)
+        pn = np.where(bad, 0.5 * (lo + hi), pn)
+        done = (np.abs(pn - p) <= 4e-16 * np.maximum(p, 1e-300)) | (hi - lo <= 4e-16 * hi)
+        p = pn
+        if done.all():
+            break
+    return p
 
 
 # ----------------------------------------------------------------------------- (15)-(17)

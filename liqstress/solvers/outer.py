@@ -122,10 +122,12 @@ def certified_outer(
     max_iter: int = 40,
     time_limit: float = 600.0,
     master_upper: Optional[Callable[[np.ndarray], tuple[float, float, str]]] = None,
+    seeds: Optional[np.ndarray] = None,
 ) -> dict:
     """Cutting-plane max-min with certified bounds (module doc).  ``inner(x_i)`` must return a
     SCIP-certified :class:`InnerResult`; ``master_upper(scenarios) -> (UB, x_cand, status)``
-    is used when ``upper == 'master'``."""
+    is used when ``upper == 'master'``.  ``seeds`` are extra responses x_-i (full vectors)
+    put into the envelope from the start (any x_-i gives a valid upper envelope)."""
     t0 = time.perf_counter()
     ell_i = float(ell_vec[i])
     L = lipschitz_constant(system, i) if upper == "lipschitz" else math.nan
@@ -144,6 +146,8 @@ def certified_outer(
         kbest = int(LBs.argmax())
         LB = float(LBs[kbest])
         scen = np.array([r.x for _, r in pts])
+        if seeds is not None and len(seeds):
+            scen = np.vstack([scen, np.asarray(seeds, dtype=float)])
         if upper == "lipschitz":
             UB, xc, uc, npts = piyavskii_upper(system, i, ell_i, scen, L, LB + 0.5 * tol, 0.25 * tol)
             ustat = f"piyavskii({npts} points)"
