@@ -323,7 +323,7 @@ def random_plan(seed: int, features: bool = True) -> dict:
 SEEDS = st.integers(0, 2**32 - 1)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(SEEDS)
 def test_random_milp_equals_bisection_and_beats_waterfall(seed):
     p = random_plan(seed)
@@ -383,3 +383,27 @@ def test_example_plan_runs():
     dep = r.deployment
     assert list(dep.columns[:4]) == ["available", "deployed", "returned", "remaining"]
     np.testing.assert_allclose(dep["remaining"], dep["available"] - dep["deployed"] + dep["returned"], atol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["bisection", "milp"])
+def test_non_optimal_status_raises_solver_failure(method):
+    from liqstress.errors import SolverFailure
+
+    p = random_plan(5)
+    p["horizon_days"] = 60
+    p["net_outflows"] = [1.0] * 60
+    with pytest.raises(SolverFailure) as err:
+        solve_plan(CBCPlan.from_dict(p), method=method, time_limit=1e-9, warm_start=False)
+    assert "Time limit" in err.value.status
+
+
+@pytest.mark.parametrize("seed", [2, 7, 13, 29, 31])
+def test_ipm_and_simplex_agree(seed):
+    p = random_plan(seed)
+    cp = CBCPlan.from_dict(p)
+    a = solve_plan(cp, lp_algorithm="simplex", warm_start=False)
+    b = solve_plan(cp, lp_algorithm="ipm", warm_start=False)
+    assert a.survival_days == b.survival_days
+    assert b.info["lp_algorithm"] == "ipm"
+    assert a.remaining_cbc == pytest.approx(b.remaining_cbc, rel=1e-6, abs=1e-6)
+    check(p, b)

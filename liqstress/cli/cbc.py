@@ -59,6 +59,9 @@ def write_chart(path: Path, res, base) -> None:
     ax.plot(days, res.balances, label=f"LP plan (survives {res.survival_days} d)", color="C0")
     ax.plot(days, base.balances, label=f"waterfall (survives {base.survival_days} d)", color="C1", ls="--")
     ax.axhline(0.0, color="k", lw=0.8)
+    for r, col in ((res, "C0"), (base, "C1")):
+        if r.survival_days < len(days):
+            ax.axvline(r.survival_days + 0.5, color=col, lw=0.8, ls=":")
     ax.set_ylabel("cumulative cash position B_t")
     ax.legend(loc="best", fontsize=8)
     ax = axes[1]

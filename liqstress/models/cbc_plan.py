@@ -19,7 +19,8 @@ Optional extensions (all optional, documented in ``docs/cbc.md``):
   another term instead of repaid; default false), ``price_impact``
   (``{kind: linear|exponential|power, beta, gamma?, tranches?}``: sale proceeds are the concave
   ``(1 - sale_discount) F(U)``, ``F(u) = u f(u)``, SPEC Part A inverse demand, discretised in
-  ``tranches`` equal-width tranches, default 20);
+  ``tranches`` equal-width tranches, default 20; the tranche proceeds are a lower bound of
+  the exact concave proceeds, see ``liqstress.solvers.cbc_compile.tranche_prices``);
 * ``facilities``: central-bank lines ``{id, amount, haircut, lead_days, counted_in_horizon,
   daily_capacity?}``; a draw of u on day t pays ``u (1 - haircut)`` on day ``t + lead_days``;
   lines with ``counted_in_horizon: false`` (the default, SPEC Part B) are shown but not used;
@@ -37,7 +38,6 @@ field path (``assets[3].repo_haircut: must be in [0, 1)``).
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any, Literal, Optional
 

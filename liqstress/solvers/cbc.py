@@ -190,14 +190,19 @@ def _highs_name() -> str:
 
 # ---------------------------------------------------------------------- public API
 def solve_plan(plan: CBCPlan, method: str = "bisection", *, backend: str = "highspy",
-               time_limit: float | None = None) -> CBCResult:
+               time_limit: float | None = None, warm_start: bool = True,
+               lp_algorithm: str = "auto") -> CBCResult:
     """Exact maximal survival horizon, then maximal remaining CBC at that horizon.
 
     ``method``: ``"bisection"`` (b: bisection over LP feasibility, default — faster, see
     ``docs/cbc.md``) or ``"milp"`` (a: MILP with monotone day indicators).  ``backend``:
     ``"highspy"`` (sparse matrices passed to HiGHS, default) or ``"pyomo"`` (the same model
     written algebraically in Pyomo, solved with ``SolverFactory('highs')``; slower, used as an
-    independent cross-check).  Raises :class:`~liqstress.errors.SolverFailure` on any
+    independent cross-check).  ``warm_start``: start the bisection bracket at the waterfall's
+    horizon (its plan obeys every LP constraint, so that horizon is certified feasible; the
+    answer is the same, only fewer LPs are solved).  ``lp_algorithm``: ``"auto"`` (primal
+    simplex; interior point for large plans with term repos), ``"simplex"`` or ``"ipm"``
+    (see ``cbc_lp.choose_algorithm``).  Raises :class:`~liqstress.errors.SolverFailure` on any
     non-optimal solver status.
     """
     if method not in METHODS:
@@ -207,7 +212,12 @@ def solve_plan(plan: CBCPlan, method: str = "bisection", *, backend: str = "high
     if backend == "highspy":
         from liqstress.solvers.cbc_lp import solve_lexicographic
 
-        out = solve_lexicographic(c, method=method, time_limit=time_limit)
+        lower = 0
+        if method == "bisection" and warm_start:
+            lower = waterfall_plan(c)[0]  # a feasible plan certifies its horizon
+        out = solve_lexicographic(c, method=method, time_limit=time_limit, known_feasible=lower,
+                                  algorithm=lp_algorithm)
+        out["info"]["waterfall_bracket"] = lower
         solver = _highs_name()
     elif backend == "pyomo":
         from liqstress.solvers.cbc_pyomo import solve_lexicographic_pyomo

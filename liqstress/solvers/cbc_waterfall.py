@@ -68,6 +68,9 @@ def waterfall_plan(c: Compiled) -> tuple[int, np.ndarray, np.ndarray]:
     scale = max(1.0, float(np.abs(c.out).max(initial=0.0)), abs(c.opening))
     tol = 1e-10 * scale
     order = [(g, _preferences(c, g)) for g in group_order(c)]
+    used_total = np.zeros(G)  # units ever used by groups whose collateral never comes back
+    has_returns = np.array([c.g_term[g] > 0 and not c.g_roll[g] for g in range(G)])
+    tiny = 1e-12 * np.maximum(1.0, c.g_avail)
     B = c.opening
     T = H
     for d in range(H):
@@ -78,35 +81,39 @@ def waterfall_plan(c: Compiled) -> tuple[int, np.ndarray, np.ndarray]:
         for g, prefs in order:
             if need <= tol:
                 break
+            if not has_returns[g] and used_total[g] >= c.g_avail[g] - tiny[g]:
+                continue  # exhausted
             for j in prefs:
                 if need <= tol:
                     break
                 L = int(c.s_lag[j])
                 last = d - L
-                if last < 0:
-                    continue
                 cash = float(c.s_cash[j])
-                if cash <= 0:
+                if last < 0 or cash <= 0:
                     continue
                 m = int(c.g_term[g]) if c.s_kind[j] == "repo" else 0
-                rolls = bool(c.g_roll[g])
-                returns = m > 0 and not rolls
+                returns = m > 0 and not c.g_roll[g]
                 while need > tol:
                     if np.isfinite(c.s_width[j]) and c.s_width[j] - width_used[j] <= 1e-12 * c.s_width[j]:
                         break
-                    ts = np.arange(last + 1)
-                    room_day = c.g_cap[g] - daily[g, : last + 1]
-                    room_day[c.g_closed[g, : last + 1]] = 0.0
-                    if returns:
-                        ok = ts + L + m > d  # repayment after d, else useless
-                        room_day[~ok] = 0.0
-                        ends = np.minimum(ts + L + m, H)
-                        room_hold = np.array([c.g_avail[g] - hold[g, t:e].max() for t, e in zip(ts, ends)]) if len(ts) else ts
+                    room = c.g_cap[g] - daily[g, : last + 1]
+                    room[c.g_closed[g, : last + 1]] = 0.0
+                    if has_returns[g]:
+                        # collateral in use varies over time: room on t is avail - max hold over
+                        # the days the new action keeps it (to maturity for a repo, else forever)
+                        ts = np.arange(last + 1)
+                        if returns:
+                            room[ts + L + m <= d] = 0.0  # repaid on or before d: useless
+                            ends = np.minimum(ts + L + m, H)
+                        else:
+                            ends = np.full(last + 1, H)
+                        suffix = np.maximum.accumulate(hold[g, ::-1])[::-1]
+                        hold_room = np.array([c.g_avail[g] - (hold[g, t:e].max() if e < H else suffix[t])
+                                              for t, e in zip(ts, ends)])
+                        room = np.minimum(room, hold_room)
                     else:
-                        suffix_max = np.maximum.accumulate(hold[g, ::-1])[::-1]
-                        room_hold = c.g_avail[g] - suffix_max[: last + 1]
-                    room = np.minimum(room_day, room_hold)
-                    cand = np.flatnonzero(room > 1e-12 * max(1.0, c.g_avail[g]))
+                        room = np.minimum(room, c.g_avail[g] - used_total[g])
+                    cand = np.flatnonzero(room > tiny[g])
                     if len(cand) == 0:
                         break
                     t = int(cand[-1])
@@ -126,6 +133,7 @@ def waterfall_plan(c: Compiled) -> tuple[int, np.ndarray, np.ndarray]:
                             repay[t + L + m] += u * cash
                     else:
                         hold[g, t:] += u
+                        used_total[g] += u
                         if m > 0:  # rolled at every maturity inside the horizon
                             roll[g, a + m : H : m] += u
         if need > tol:
