@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import given, settings, strategies as st
 
-from core_systems import interbank_systems, make_f, random_system, systems
+from core_systems import interbank_systems, random_system, systems
 from liqstress.models.inverse_demand import Exponential, Linear
 from liqstress.models.system import System
 from liqstress.solvers.clearing import clear, ell, relaxed_value, relaxed_value_interbank

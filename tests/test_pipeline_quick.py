@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from liqstress.cli.pipeline import StepResult, run_pipeline, step_robust, write_index
+from liqstress.cli.pipeline import run_pipeline, step_robust, write_index
 from liqstress.models.system import load_system
 from liqstress.solvers.robust import robust_strategies
 

@@ -22,9 +22,10 @@ from liqstress.errors import InputError
 
 def load_plan(path: Path, scenario: Optional[str]):
     """A CBC plan file, or a full stress file (top-level ``scenarios``) with ``--scenario``."""
-    from liqstress.models.cbc_plan import CBCPlan, load_mapping
+    from liqstress.models.cbc_plan import CBCPlan
+    from liqstress.models.files import read_document
 
-    data = load_mapping(path)
+    data = read_document(path)
     if isinstance(data, dict) and "scenarios" in data:
         names = data.get("scenarios")
         listed = ", ".join(str(s.get("name", "?")) if isinstance(s, dict) else str(s) for s in names) if isinstance(names, list) else (

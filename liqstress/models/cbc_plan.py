@@ -37,13 +37,13 @@ field path (``assets[3].repo_haircut: must be in [0, 1)``).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from liqstress.errors import InputError
+from liqstress.models.files import read_document, validation_error
 
 LEVELS: tuple[str, ...] = ("L1", "L2A", "L2B", "non_HQLA")
 """Liquidity levels in waterfall order (Basel III LCR, BCBS 2013)."""
@@ -230,63 +230,12 @@ class CBCPlan(_Strict):
         try:
             return cls.model_validate(data)
         except ValidationError as err:
-            raise validation_to_input_error(err) from None
+            raise validation_error(err, root="plan") from None
 
     @classmethod
     def from_file(cls, path: str | Path) -> "CBCPlan":
         """Read a YAML or JSON plan file."""
-        return cls.from_dict(load_mapping(path))
-
-
-def load_mapping(path: str | Path) -> Any:
-    """Parse a YAML (or JSON, a YAML subset) file; parse errors are InputError('file', ...)."""
-    import yaml
-
-    p = Path(path)
-    text = p.read_text()
-    try:
-        if p.suffix.lower() == ".json":
-            return json.loads(text)
-        return yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise InputError("file", f"cannot parse {p.name}: {first}") from None
-
-
-def _dotted(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "plan"
-
-
-def validation_to_input_error(err: ValidationError) -> InputError:
-    """First pydantic error -> InputError(dotted path, rule).  Messages raised by our own
-    validators as ``"field: rule"`` are re-rooted under the model's path."""
-    e = err.errors(include_url=False)[0]
-    loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
-    msg = str(e.get("msg", "invalid"))
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    typ = e.get("type", "")
-    if typ == "finite_number":
-        msg = "must be a finite number (no NaN or inf)"
-    elif typ == "extra_forbidden":
-        msg = "unknown field"
-    elif typ == "missing":
-        msg = "is required"
-    elif typ == "literal_error" and loc and loc[-1] == "level":
-        msg = f"must be one of {', '.join(LEVELS)}"
-    field = _dotted(loc)
-    # our model validators report "sub.field: rule" -> append to the location
-    head, sep, rest = msg.partition(": ")
-    if sep and head and " " not in head.split(".")[0] and head[0].isalpha() and head.replace("_", "").replace(".", "").replace("[", "").replace("]", "").isalnum():
-        field = f"{field}.{head}" if field != "plan" else head
-        msg = rest
-    return InputError(field, msg)
+        return cls.from_dict(read_document(path))
 
 
 __all__ = [
@@ -296,6 +245,4 @@ __all__ = [
     "LEVELS",
     "ManagementAction",
     "PriceImpact",
-    "load_mapping",
-    "validation_to_input_error",
 ]

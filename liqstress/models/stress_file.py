@@ -15,15 +15,14 @@ Validation is pydantic v2 with ``extra="forbid"``; every problem becomes one
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import math
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from liqstress.errors import InputError
+from liqstress.models.files import read_document, validation_error
 from liqstress.models.cbc_plan import AssetLine
 
 # --------------------------------------------------------------------------- vocabularies
@@ -473,55 +472,13 @@ def _unique(ids: list[str], where: str) -> None:
 
 
 # --------------------------------------------------------------------------- loading
-def _loc_to_path(loc: tuple) -> str:
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            part = str(part)
-            if part.startswith("function-") or part in ("literal", "typed-dict"):
-                continue
-            path += f".{part}" if path else part
-    return path
-
-
-def validation_to_input_error(err: ValidationError) -> InputError:
-    """The first pydantic error as a one-line InputError with the dotted field path."""
-    e = err.errors()[0]
-    path = _loc_to_path(tuple(e.get("loc", ())))
-    msg = str(e.get("msg", "invalid")).replace("Value error, ", "")
-    if e.get("type") == "extra_forbidden":
-        msg = "unknown field"
-    elif e.get("type") == "missing":
-        msg = "is required"
-    # cross-field errors carry their own dotted prefix ("scenarios[0].run_off: ...")
-    if not path and ": " in msg and not msg.startswith(" "):
-        head, rest = msg.split(": ", 1)
-        if " " not in head:
-            return InputError(head, rest)
-    return InputError(path or "stress", msg)
-
-
 def stress_from_dict(doc: Any) -> StressFile:
     if not isinstance(doc, dict):
         raise InputError("stress", "the file must be a mapping (YAML/JSON object)")
     try:
         return StressFile.model_validate(doc)
     except ValidationError as err:
-        raise validation_to_input_error(err) from None
-
-
-def read_document(path: str | Path) -> Any:
-    p = Path(path)
-    text = p.read_text()
-    try:
-        if p.suffix.lower() == ".json":
-            return json.loads(text)
-        return yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as err:
-        line = " ".join(str(err).split())
-        raise InputError("file", f"cannot parse {p.name}: {line[:200]}") from None
+        raise validation_error(err, root="stress") from None
 
 
 def load_stress(source: "str | Path | dict | StressFile") -> StressFile:

@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from liqstress.errors import InputError
+from liqstress.models.files import read_document, validation_error
 from liqstress.models.inverse_demand import InverseDemand, from_dict
 
 
@@ -114,23 +115,6 @@ class SystemFile(_Strict):
         if not math.isfinite(v) or not 0.0 <= v <= 1.0:
             raise ValueError(f"must be in [0, 1], got {v}")
         return v
-
-
-def pydantic_to_input_error(err: ValidationError, prefix: str = "") -> InputError:
-    """First pydantic error as a one-line InputError with a dotted field path."""
-    e = err.errors()[0]
-    path = ""
-    for part in e.get("loc", ()):
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    if prefix:
-        path = f"{prefix}.{path}" if path else prefix
-    msg = e.get("msg", "invalid")
-    msg = msg.replace("Value error, ", "")
-    if e.get("type") == "extra_forbidden":
-        msg = "unknown field"
-    elif e.get("type") == "missing":
-        msg = "is required"
-    return InputError(path or "file", msg)
 
 
 # --------------------------------------------------------------------------- System
@@ -399,7 +383,7 @@ def _validated_from_dict(doc: Any) -> System:
     try:
         spec = SystemFile.model_validate(doc)
     except ValidationError as err:
-        raise pydantic_to_input_error(err) from None
+        raise validation_error(err) from None
     names = [b.name for b in spec.banks]
     seen: dict[str, int] = {}
     for k, nm in enumerate(names):
@@ -434,16 +418,4 @@ def _validated_from_dict(doc: Any) -> System:
 
 def load_system(path: str | Path) -> System:
     """Read a YAML or JSON system file; InputError on any problem (never a traceback)."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError("SYSTEM", f"file not found: {path}")
-    text = path.read_text()
-    try:
-        if path.suffix.lower() == ".json":
-            doc = json.loads(text)
-        else:
-            doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (json.JSONDecodeError, yaml.YAMLError) as err:
-        first = " ".join(str(err).split())[:160]
-        raise InputError("SYSTEM", f"cannot parse {path.name}: {first}") from None
-    return system_from_dict(doc)
+    return system_from_dict(read_document(path, field="SYSTEM"))

@@ -291,8 +291,8 @@ def scenario_section(sd: ScenarioData, d: ReportData, f: Fmt, figs: dict[str, st
           f"- Internal minimum: {f.n(M, 'i')} days",
           f"- Headroom: {head}",
           f"- Binding constraint: {sd.binding_constraint}",
-          f"- Confidence: deterministic given the file's assumptions; the LP horizon is the exact optimum of SPEC Part C "
-          f"(bisection over LP feasibility, HiGHS); sensitivity is given by the reverse stress multiplier below.", ""]
+          "- Confidence: deterministic given the file's assumptions; the LP horizon is the exact optimum of SPEC Part C "
+          "(bisection over LP feasibility, HiGHS); sensitivity is given by the reverse stress multiplier below.", ""]
     L += ["Lines of defence: " + " ".join(sd.lines_of_defence), ""]
     L += [f"![Cumulative net cash position — {r.name}]({figs['cash']})", "",
           f"Full daily series (all {f.n(H, 'i')} days): [{figs['csv']}]({figs['csv']}).", ""]
@@ -309,7 +309,6 @@ def scenario_section(sd: ScenarioData, d: ReportData, f: Fmt, figs: dict[str, st
 
     # ---- CBC Deployment
     dep = sd.shown
-    dfr = dep.result.deployment
     last = min(H, T + 1) if T < H else H
     days = [x for x in (1, 2, 3, 4, 5, 6, 7, 14, 21, 30, 60, 90, 120, 180, 270, 365, 730) if x <= last]
     if last not in days:

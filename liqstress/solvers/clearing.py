@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
-from scipy.optimize import brentq
 
 from liqstress.errors import SolverFailure
 from liqstress.models.inverse_demand import InverseDemand
