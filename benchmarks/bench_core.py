@@ -12,7 +12,9 @@ banks and scaled to n (the sample size is printed).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -22,6 +24,9 @@ from liqstress.models.system import System
 from liqstress.solvers.clearing import clear, ell
 from liqstress.solvers.robust import g_relaxed, phi, robust_permanent
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import best_of, print_rows  # noqa: E402
+
 
 def make_system(n: int, seed: int = 0, alpha: float = 0.6) -> System:
     rng = np.random.default_rng(seed)
@@ -30,15 +35,6 @@ def make_system(n: int, seed: int = 0, alpha: float = 0.6) -> System:
     L = c + rng.uniform(0.05, 0.9, n) * s
     f = Exponential(0.8 / s.sum())
     return System.from_arrays(c, s, L, f, alpha=alpha, names=[str(i) for i in range(n)], check_f=True)
-
-
-def best_of(fn, reps: int = 3) -> float:
-    best = np.inf
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def saddle_numeric(i: int, e: np.ndarray, Lam: float, alpha: float, f) -> float:
@@ -91,12 +87,6 @@ def run(quick: bool = False) -> list[dict]:
         t_ell = best_of(lambda: ell(system))
         rows.append(dict(benchmark="robust end to end (ell + closed forms)", n=n, seconds=t_ell + t_cf, baseline="one f(u) over n", baseline_seconds=t_floor, ratio=(t_ell + t_cf) / t_floor, note=""))
     return rows
-
-
-def print_rows(rows: list[dict]) -> None:
-    print(f"{'benchmark':44s} {'n':>9s} {'seconds':>10s}  {'baseline':44s} {'base s':>10s} {'ratio':>10s}  note")
-    for r in rows:
-        print(f"{r['benchmark']:44s} {r['n']:>9d} {r['seconds']:>10.4f}  {r['baseline']:44s} {r['baseline_seconds']:>10.4f} {r['ratio']:>10.1f}  {r['note']}")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ floor: then ``note`` gives our time in mat-vecs).
 from __future__ import annotations
 
 import argparse
-import time
+import sys
+from pathlib import Path
 import tracemalloc
 
 import numpy as np
@@ -36,14 +37,8 @@ from liqstress.solvers.clearing import clear
 from liqstress.solvers.eisenberg_noe import en_solve
 from liqstress.solvers.robust import robust_strategies
 
-
-def best_of(fn, reps: int = 3) -> float:
-    best = np.inf
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import best_of, print_rows  # noqa: E402
 
 
 def peak_mb(fn) -> float:
@@ -204,12 +199,6 @@ def run(quick: bool = False) -> list[dict]:
     rows.append(dict(benchmark="slow-contraction EN (19), sparse exact", n=n, seconds=t_en, baseline="sparse plain monotone iteration", baseline_seconds=t_pc,
                      ratio=t_pc / t_en, note=f"{kp} plain iterations; {res.n_default} defaults, {res.rounds} FD rounds; max |diff| {float(np.abs(Pp - res.P).max()):.1e}"))
     return rows
-
-
-def print_rows(rows: list[dict]) -> None:
-    print(f"{'benchmark':44s} {'n':>7s} {'seconds':>9s}  {'baseline':36s} {'base s':>9s} {'ratio':>8s}  note")
-    for r in rows:
-        print(f"{r['benchmark']:44s} {r['n']:>7d} {r['seconds']:>9.4f}  {r['baseline']:36s} {r['baseline_seconds']:>9.4f} {r['ratio']:>8.3g}  {r['note']}")
 
 
 if __name__ == "__main__":

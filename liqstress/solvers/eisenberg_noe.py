@@ -548,6 +548,16 @@ def joint_clearing(
     return JointClearing(q=q, P=P, y=y, AP=AP, default=res.default, en_solves=en_solves, regimes=regimes, residual=resid, status=status)
 
 
+def _joint_step(pbar, A, cash, r, f, q: float, P: np.ndarray, fresh_q: bool = False) -> tuple[float, np.ndarray]:
+    """One monotone step of the joint map (15) from an upper bound (q, P): the new price from
+    the sales at (q, P), the new payments at q (or at the new price when ``fresh_q``)."""
+    AP = A @ P
+    y = np.minimum(np.maximum(pbar - cash - AP, 0.0) / q, r)
+    qn = min(q, float(f(y.sum())))
+    Pn = np.minimum(P, np.minimum(pbar, cash + AP + r * (qn if fresh_q else q)))
+    return qn, Pn
+
+
 def _joint_warmup(pbar, A, cash, r, f, max_iter: int = 60, tol: float = 1e-15) -> tuple[float, np.ndarray]:
     """Monotone iteration of the joint map (15) from (1, pbar) while it contracts fast.
 
@@ -557,10 +567,7 @@ def _joint_warmup(pbar, A, cash, r, f, max_iter: int = 60, tol: float = 1e-15) -
     norm = max(float(pbar.sum()), 1.0)
     prev = np.inf
     for k in range(max_iter):
-        AP = A @ P
-        y = np.minimum(np.maximum(pbar - cash - AP, 0.0) / q, r)
-        qn = min(q, float(f(y.sum())))
-        Pn = np.minimum(P, np.minimum(pbar, cash + AP + r * q))
+        qn, Pn = _joint_step(pbar, A, cash, r, f, q, P)
         d = (q - qn) + float((P - Pn).sum()) / norm
         q, P = qn, Pn
         if d <= tol:
@@ -574,11 +581,7 @@ def _joint_warmup(pbar, A, cash, r, f, max_iter: int = 60, tol: float = 1e-15) -
 def _joint_picard(pbar, A, cash, r, f, q, P, en_solves, regimes, tol=1e-14, max_iter=100_000) -> JointClearing:
     """Monotone iteration of the joint map (15) from an upper bound (q, P) (safe fallback)."""
     for k in range(max_iter):
-        AP = A @ P
-        need = np.maximum(pbar - cash - AP, 0.0)
-        y = np.minimum(need / q, r)
-        qn = min(q, float(f(y.sum())))
-        Pn = np.minimum(P, np.minimum(pbar, cash + AP + r * qn))
+        qn, Pn = _joint_step(pbar, A, cash, r, f, q, P, fresh_q=True)
         done = (q - qn) <= tol and float((P - Pn).sum()) <= tol * max(float(pbar.sum()), 1.0)
         q, P = qn, Pn
         if done:
@@ -598,10 +601,7 @@ def joint_picard(pbar, Pi, cash, r, f, tol: float = 1e-15, max_iter: int = 1_000
     q, P = 1.0, pbar.copy()
     norm = max(float(pbar.sum()), 1.0)
     for k in range(1, max_iter + 1):
-        AP = A @ P
-        y = np.minimum(np.maximum(pbar - cash - AP, 0.0) / q, r)
-        qn = min(q, float(f(y.sum())))
-        Pn = np.minimum(P, np.minimum(pbar, cash + AP + r * q))
+        qn, Pn = _joint_step(pbar, A, cash, r, f, q, P)
         d = (q - qn) + float((P - Pn).sum()) / norm
         q, P = qn, Pn
         if d <= tol:
