@@ -4,7 +4,6 @@ max-min, the exact Pt encoding vs the Eisenberg-Noe solver, Proposition 5.2, rob
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -139,15 +138,20 @@ def test_robust_values_fill_and_skip():
     assert skipped.worst_case_value is None and "n <= 3" in skipped.value_note
 
 
-def test_robust_values_large_network_is_instant():
+def test_robust_values_large_network_skips_the_solver(monkeypatch):
+    """Above max_banks no inner solve is attempted (values stay None, with a note)."""
+    import liqstress.solvers.relaxed as relaxed
+
+    def boom(*a, **k):
+        raise AssertionError("inner_relaxed must not run for a large network")
+
+    monkeypatch.setattr(relaxed, "inner_relaxed", boom)
     n = 100_000
     rows = np.arange(n)
     Lmat = sp.csr_matrix((np.full(n, 0.1), (rows, (rows + 1) % n)), shape=(n, n))
     sysm = System.from_arrays(np.full(n, 0.5), np.full(n, 1.0), np.full(n, 1.0), Linear(0.1 / (2 * n)), Lmat=Lmat)
     res = robust_strategies(sysm, ell_vec=np.full(n, 0.5))
-    t0 = time.perf_counter()
     out = interbank_worst_case_values(sysm, res)
-    assert time.perf_counter() - t0 < 0.5
     assert out.worst_case_value is None and "not computed" in out.value_note
 
 

@@ -256,7 +256,7 @@ def run_pipeline(
 ) -> list[StepResult]:
     """Run every step ``fn(out, quick, examples)`` in isolation; return their results
     (the caller decides the exit status)."""
-    out = Path(out)
+    out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     results = []
     steps = STEPS if steps is None else steps
@@ -291,9 +291,17 @@ def _fmt(v: Any) -> str:
     return "-" if v is None else str(v)
 
 
+def _relative(p: Path, out: Path) -> Path:
+    """``p`` relative to the (absolute) output folder when it lies inside it."""
+    try:
+        return p.resolve().relative_to(out)
+    except ValueError:
+        return p
+
+
 def write_index(out: Path, results: list[StepResult], total: float, quick: bool) -> Path:
     """``DIR/README.md``: what ran, how long, the outputs and the key numbers."""
-    out = Path(out)
+    out = Path(out).resolve()
     failed = [r for r in results if not r.ok]
     lines = [
         "# liqstress pipeline output",
@@ -318,7 +326,7 @@ def write_index(out: Path, results: list[StepResult], total: float, quick: bool)
             lines.append("")
             for p in r.outputs:
                 p = Path(p)
-                rel = p.relative_to(out) if p.is_absolute() and out.resolve() in p.resolve().parents else p
+                rel = _relative(p, out)
                 lines.append(f"- [{rel}]({rel})" + ("" if p.exists() else " (missing)"))
         if not r.ok:
             lines += ["", f"**FAILED**: {r.message}"]
@@ -329,7 +337,7 @@ def write_index(out: Path, results: list[StepResult], total: float, quick: bool)
         "quick": quick,
         "steps": [
             {"name": r.name, "ok": r.ok, "seconds": r.seconds, "message": r.message, "warnings": r.warnings, "key": r.key,
-             "outputs": [str(Path(p).relative_to(out)) if out.resolve() in Path(p).resolve().parents else str(p) for p in r.outputs]}
+             "outputs": [str(_relative(Path(p), out)) for p in r.outputs]}
             for r in results
         ],
     }
