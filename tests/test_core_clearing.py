@@ -140,10 +140,14 @@ def test_worst_case_payments_19_is_en_fixed_point(system, seed):
 @settings(max_examples=40, deadline=None)
 @given(systems, st.integers(0, 10**6))
 def test_value_6_both_forms_agree(system, seed):
-    """(6): c + x f(X) + y p  ==  min(L, c + x f(X) + (s - x) p)."""
+    """(6): min(L, c + x f(X) + y p) == min(L, c + x f(X) + (s - x) p); without the cap on
+    the left they differ only for banks whose cash after t=1 already exceeds L (y = 0)."""
     rng = np.random.default_rng(seed)
     x = rng.uniform(0, 1, system.n) * ell(system)
     res = clear(system, x)
     p1, p2 = res.price_t1, res.price_t2
     other = np.minimum(system.L, system.c + x * p1 + (system.s - x) * p2)
-    assert np.allclose(res.values, other, rtol=1e-11, atol=1e-11)
+    assert np.allclose(np.minimum(system.L, res.values), other, rtol=1e-11, atol=1e-11)
+    surplus = system.c + x * p1 >= system.L
+    assert np.allclose(res.values[~surplus], other[~surplus], rtol=1e-11, atol=1e-11)
+    assert np.all(res.sales_t2[surplus] == 0)

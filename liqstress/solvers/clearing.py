@@ -109,7 +109,7 @@ def _clear_permanent(system: System, x: np.ndarray, alpha: float) -> Clearing:
     r = np.maximum(system.s - x, 0.0)
     p2 = greatest_price(d, r, alpha * X, f)
     y = np.minimum(np.divide(d, p2), r)
-    V = cash1 + y * p2  # (6)
+    V = cash1 + y * p2  # (6); equals min(L, cash1 + (s - x) p2) unless cash1 > L already (then y = 0)
     return Clearing(p1, p2, y, V, np.minimum(system.L, V))
 
 
