@@ -44,6 +44,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from liqstress.errors import InputError
 from liqstress.models.files import read_document, validation_error
+from liqstress.models.inverse_demand import from_dict
+from liqstress.models.system import InverseDemandSpec
 
 LEVELS: tuple[str, ...] = ("L1", "L2A", "L2B", "non_HQLA")
 """Liquidity levels in waterfall order (Basel III LCR, BCBS 2013)."""
@@ -67,21 +69,14 @@ def _nonneg(v: Optional[float]) -> Optional[float]:
     return v
 
 
-class PriceImpact(_Strict):
-    """Inverse demand of SPEC Part A applied to the cumulative volume sold of one asset line."""
+class PriceImpact(InverseDemandSpec):
+    """Inverse demand of SPEC Part A (same fields and checks as the system file's
+    ``inverse_demand``) applied to the cumulative volume sold of one asset line."""
 
-    kind: Literal["linear", "exponential", "power"]
-    beta: float
-    gamma: Optional[float] = None
     tranches: int = Field(DEFAULT_TRANCHES, ge=1, le=1000)
 
     def inverse_demand(self):
-        from liqstress.models.inverse_demand import from_dict
-
-        spec: dict[str, Any] = {"kind": self.kind, "beta": self.beta}
-        if self.gamma is not None:
-            spec["gamma"] = self.gamma
-        return from_dict(spec)
+        return from_dict(self.model_dump(exclude_none=True, exclude={"tranches"}))
 
 
 class AssetLine(_Strict):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, Optional, Sequence
 
@@ -120,7 +121,8 @@ class SystemFile(_Strict):
 # --------------------------------------------------------------------------- System
 @dataclass(frozen=True)
 class System:
-    """A financial system (SPEC A.1), vectorised over banks.
+    """A financial system (SPEC A.1), vectorised over banks (immutable: ``pbar`` and ``Pi`` are
+    computed once per instance and cached).
 
     ``L`` is the total liabilities of each bank when there is no interbank block, and the
     external liabilities ``b`` otherwise (then ``pbar = b + Lmat.sum(axis=1)``).
@@ -215,14 +217,14 @@ class System:
     def has_interbank(self) -> bool:
         return self.Lmat is not None
 
-    @property
+    @cached_property
     def pbar(self) -> np.ndarray:
         """Total liabilities: L without interbank block, b + sum_j L_ij with it."""
         if self.Lmat is None:
             return self.L
         return self.L + np.asarray(self.Lmat.sum(axis=1)).ravel()
 
-    @property
+    @cached_property
     def Pi(self) -> Optional[sp.csr_matrix]:
         """Relative liability matrix Pi_ij = L_ij / pbar_i (rows of banks with pbar = 0 are 0)."""
         if self.Lmat is None:

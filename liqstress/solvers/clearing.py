@@ -183,14 +183,17 @@ def worst_case_income(system: System, x: np.ndarray, ell_vec: np.ndarray) -> np.
     return x * f(X) + (ell_vec - x) * f(ell_vec.sum() - X)
 
 
-def worst_case_payments(system: System, x: np.ndarray, ell_vec: np.ndarray) -> np.ndarray:
+def worst_case_payments(system: System, x: np.ndarray, ell_vec: np.ndarray, h: np.ndarray | None = None) -> np.ndarray:
     """Pt(x), (19): the greatest solution of Pt = min(pbar, c + h(x) + Pi^T Pt)."""
     if not system.has_interbank:
         raise SolverFailure("worst_case_payments", "not applicable", "the system has no interbank block")
-    return en_clearing(system.pbar, system.Pi, system.c + worst_case_income(system, x, ell_vec))
+    if h is None:
+        h = worst_case_income(system, x, ell_vec)
+    return en_clearing(system.pbar, system.Pi, system.c + h)
 
 
 def relaxed_value_interbank(system: System, x: np.ndarray, ell_vec: np.ndarray) -> np.ndarray:
     """Vt_i(x) = c_i + h_i(x) + (Pi^T Pt(x))_i for every bank — (20)."""
-    Pt = worst_case_payments(system, x, ell_vec)
-    return system.c + worst_case_income(system, x, ell_vec) + system.Pi.T @ Pt
+    h = worst_case_income(system, x, ell_vec)
+    Pt = worst_case_payments(system, x, ell_vec, h)
+    return system.c + h + system.Pi.T @ Pt
