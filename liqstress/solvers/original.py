@@ -42,6 +42,7 @@ from liqstress.errors import InputError, SolverFailure
 from liqstress.models.system import System
 from liqstress.solvers.clearing import clear
 from liqstress.solvers.clearing import ell as ell_of
+from liqstress.solvers.adversary import inner_separable
 from liqstress.solvers.original_batch import batch_values, grid_inner, grid_maximin
 from liqstress.solvers.results import InnerResult, MaximinResult
 
@@ -92,8 +93,36 @@ def _guard_points(system: System, i: int, x_i: float, ell_vec: np.ndarray, k: in
 
 
 # ----------------------------------------------------------------------------- inner
+ENGINES = ("auto", "separable", "scip")
+
+
+def _engine(system: System, engine: str) -> str:
+    """``auto``: the separable method for permanent price impact (4), SCIP with interbank (15)."""
+    if engine not in ENGINES:
+        raise InputError("engine", f"must be one of {', '.join(ENGINES)}; got {engine!r}")
+    if engine == "separable" and system.has_interbank:
+        raise InputError("engine", "the separable method is derived for permanent price impact (4); "
+                                   "use scip with interbank exposures")
+    if engine == "auto":
+        return "scip" if system.has_interbank else "separable"
+    return engine
+
+
 def _inner_global(system: System, i: int, x_i: float, ell_vec: np.ndarray, tol: float, time_limit: float,
-                  lemma_cuts: bool) -> InnerResult:
+                  lemma_cuts: bool, engine: str = "auto") -> InnerResult:
+    if _engine(system, engine) == "separable":
+        r = inner_separable(system, i, x_i, ell_vec, tol=tol, time_limit=time_limit)
+        if r.certified:
+            G = _guard_points(system, i, x_i, ell_vec)
+            vg = batch_values(system, G)[:, i]
+            if vg.min() < r.lower_bound - 1e-7 * max(1.0, abs(r.value)):
+                r.status, r.certified = "bound_violation", False
+        return r
+    return _inner_scip(system, i, x_i, ell_vec, tol, time_limit, lemma_cuts)
+
+
+def _inner_scip(system: System, i: int, x_i: float, ell_vec: np.ndarray, tol: float, time_limit: float,
+                lemma_cuts: bool) -> InnerResult:
     import pyomo.environ as pyo
 
     from liqstress.models.original_pyomo import build_inner, solve_scip
@@ -229,7 +258,7 @@ def _inner_grid(system: System, i: int, x_i: float, ell_vec: np.ndarray, budget:
 
 def inner_original(system: System, i: Union[int, str], x_i: float, method: str = "global", tol: float = 1e-7,
                    ell_vec: Optional[np.ndarray] = None, time_limit: float = 60.0, lemma_cuts: bool = False,
-                   local_solver: str = "lbfgs") -> InnerResult:
+                   local_solver: str = "lbfgs", engine: str = "auto") -> InnerResult:
     """``min_{x_-i} V_i(x_i, x_-i)`` of (7) at a fixed own early sale x_i (middle level).
 
     ``method``: ``global`` (SCIP on the exact encoding; certified when optimal, re-clearing
@@ -244,7 +273,7 @@ def inner_original(system: System, i: Union[int, str], x_i: float, method: str =
     e = ell_of(system) if ell_vec is None else np.asarray(ell_vec, dtype=float)
     x_i = _check_xi(x_i, float(e[i]))
     if method == "global":
-        return _inner_global(system, i, x_i, e, tol, time_limit, lemma_cuts)
+        return _inner_global(system, i, x_i, e, tol, time_limit, lemma_cuts, engine)
     if method == "local":
         if local_solver == "ipopt":
             return _inner_ipopt(system, i, x_i, e)
@@ -282,7 +311,7 @@ def _master_upper(system: System, i: int, e: np.ndarray, tol: float, time_limit:
 
 def maximin_original(system: System, bank: Union[int, str], method: str = "global", tol: float = 1e-4,
                      ell_vec: Optional[np.ndarray] = None, time_limit: float = 300.0, upper: Optional[str] = None,
-                     inner_time_limit: float = 60.0, grid_points: int = 500_000) -> MaximinResult:
+                     inner_time_limit: float = 60.0, grid_points: int = 500_000, engine: str = "auto") -> MaximinResult:
     """``max_{x_i} min_{x_-i} V_i`` of (7) (with an interbank block: (15)/(17), alpha = 0).
 
     ``global``: certified cutting planes (:mod:`liqstress.solvers.outer`): SCIP-certified inner
@@ -348,10 +377,13 @@ def maximin_original(system: System, bank: Union[int, str], method: str = "globa
     if upper == "lipschitz" and system.has_interbank:
         raise InputError("upper", "the Lipschitz envelope is derived for (4) only; use master with interbank exposures")
     up = upper
-    tol_in = min(1e-7, 0.05 * tol)
+    eng = _engine(system, engine)
+    # inner solves certified to 5% of the outer tolerance (SCIP: at most 1e-7, as its dual bound
+    # is cheap to tighten; the separable branch and bound converges linearly in the width)
+    tol_in = 0.05 * tol if eng == "separable" else min(1e-7, 0.05 * tol)
 
     def inner(z):
-        r = _inner_global(system, i, z, e, tol_in, inner_time_limit, False)
+        r = _inner_global(system, i, z, e, tol_in, inner_time_limit, False, eng)
         if r.status in ("encoding_mismatch", "bound_violation") or not math.isfinite(r.value):
             # never a silent wrong number: an inner answer that fails its checks stops the run
             raise SolverFailure("scip", r.status, f"inner problem at x_i={z:.6g}")
@@ -377,7 +409,8 @@ def maximin_original(system: System, bank: Union[int, str], method: str = "globa
     details = {k: res[k] for k in ("lower", "upper", "iterations", "inner_solves", "lipschitz", "reason")}
     details["upper_method"] = up
     details["inner_failures"] = len(bad)
-    return _result(system, i, "global", res["strategy"], r, res["certified"], f"scip+{up}", t0, status, tol, details)
+    details["engine"] = eng
+    return _result(system, i, "global", res["strategy"], r, res["certified"], f"{eng}+{up}", t0, status, tol, details)
 
 
 # ----------------------------------------------------------------------------- gap report

@@ -67,6 +67,13 @@ def lipschitz_constant(system: System, i: int) -> float:
     return 1.0 + float(system.s[i]) * Kp
 
 
+def value_cap(system: System, i: int, xs: np.ndarray) -> np.ndarray:
+    """``max(L_i, c_i + x_i f(x_i))``: an upper bound of V_i(x_i, x_-i) for every x_-i, non-decreasing
+    in x_i.  By (6) V_i <= max(L_i, c_i + x_i f(X)), f is decreasing and X >= x_i."""
+    xs = np.asarray(xs, dtype=float)
+    return np.maximum(float(system.L[i]), float(system.c[i]) + xs * system.f(xs))
+
+
 def envelope_values(system: System, i: int, xs: np.ndarray, scenarios: np.ndarray) -> np.ndarray:
     """U(x_i) = min_k V_i(x_i, xbar^k_-i) at the points xs (exact vectorised clearing)."""
     xs = np.asarray(xs, dtype=float)
@@ -92,7 +99,9 @@ def piyavskii_upper(system: System, i: int, hi: float, scenarios: np.ndarray, L:
     u = envelope_values(system, i, x, scenarios)
     used = x.size
     while True:
-        B = 0.5 * (u[:-1] + u[1:]) + 0.5 * L * np.diff(x)
+        # Piyavskii's bound, capped by the pointwise bound V_i <= max(L_i, c_i + x_i f(x_i))
+        # (V_i <= max(L_i, cash after t=1) and x f(x) increases), taken at the cell's right end
+        B = np.minimum(0.5 * (u[:-1] + u[1:]) + 0.5 * L * np.diff(x), value_cap(system, i, x[1:]))
         kbest = int(u.argmax())
         thr = max(target, float(u[kbest]) + resolution)
         split = np.flatnonzero(B > thr)
