@@ -470,8 +470,12 @@ def _locate(err: InputError, prov: dict) -> InputError:
         cut = max(key.rfind("."), key.rfind("["))
         key = key[:cut] if cut > 0 else ""
     if not key:
-        return InputError(f"workbook ({path})", err.rule)
+        head = re.split(r"[.\[]", path, maxsplit=1)[0]
+        if head in ("name", "opening_cash", "horizon_days", "currency", "unit", "as_of", "cfp", "internal_minimum_days"):
+            return InputError("settings", f"{path} {err.rule}")
+        return InputError("workbook", f"{path}: {err.rule}")
     leaf = re.sub(r"\[\d+\]$", "", path.rsplit(".", 1)[-1])
+    err = InputError(err.field, re.sub(r"^Input should be ", "must be ", err.rule))
     if key == path:
         return InputError(prov[key], f"{leaf} {err.rule}")
     rest = path[len(key):].lstrip(".")
@@ -615,3 +619,120 @@ def model_doc(model) -> dict:
 def read_any_workbook(path: str | Path):
     """The model of a workbook, stress or plan, by its sheets."""
     return read_stress_workbook(path) if workbook_kind(path) == "stress" else read_plan_workbook(path)
+
+
+# --------------------------------------------------------------------------- results workbooks
+def _sheet_name(prefix: str, name: str, used: set) -> str:
+    base = re.sub(r"[\[\]:*?/\\]", "_", f"{prefix} {name}")[:31]
+    out, k = base, 2
+    while out in used:
+        out = f"{base[:28]}~{k}"
+        k += 1
+    used.add(out)
+    return out
+
+
+def daily_frame(sd) -> "Any":
+    """The daily series of one scenario (the columns of ``OUT_<scenario>_daily.csv``)."""
+    a = sd.a
+    df = a.proj.daily[["day", "outflows", "inflows", "net_outflows", "cumulative_net", "cash_before_cbc"]].copy()
+    df["cash_lp"] = a.lp.balances
+    df["cash_waterfall"] = a.wf.balances
+    df["cash_lp_with_actions"] = a.lp_actions.balances
+    df["cbc_remaining_shown"] = sum(sd.shown.remaining_by_level.values())
+    df["lcr_projection"] = a.lcr_path
+    df["cfp_phase"] = a.cfp.daily["phase"].to_numpy()
+    return df
+
+
+def lcr_frame(d) -> "Any":
+    import pandas as pd
+
+    rows = []
+    for name, r in [("base", d.base_lcr)] + [(sd.name, sd.a.lcr) for sd in d.scenarios]:
+        s_ = r.stock
+        rows.append({"scenario": name, "level1": s_.l1, "level2a": s_.l2a, "level2b": s_.l2b,
+                     "adjustment_15pct_cap": s_.adj15, "adjustment_40pct_cap": s_.adj40, "hqla": r.hqla,
+                     "outflows_30d": r.total_outflows, "inflows_30d": r.total_inflows,
+                     "inflows_after_75pct_cap": r.capped_inflows, "net_outflows_30d": r.net_outflows, "lcr": r.lcr})
+        for sd in d.scenarios:
+            if sd.name == name:
+                for c, cr in sd.currencies.items():
+                    rows.append({"scenario": f"{name} [{c}]", "level1": cr.lcr.stock.l1, "level2a": cr.lcr.stock.l2a,
+                                 "level2b": cr.lcr.stock.l2b, "adjustment_15pct_cap": cr.lcr.stock.adj15,
+                                 "adjustment_40pct_cap": cr.lcr.stock.adj40, "hqla": cr.lcr.hqla,
+                                 "outflows_30d": cr.lcr.total_outflows, "inflows_30d": cr.lcr.total_inflows,
+                                 "inflows_after_75pct_cap": cr.lcr.capped_inflows,
+                                 "net_outflows_30d": cr.lcr.net_outflows, "lcr": cr.lcr.lcr})
+    return pd.DataFrame(rows)
+
+
+def _finite(df):
+    """Infinite ratios (no net outflows) are written as empty cells."""
+    import numpy as np
+
+    return df.replace([np.inf, -np.inf], np.nan)
+
+
+def write_report_workbook(rep, out: str | Path) -> Path:
+    """Results of ``liqstress report`` as one workbook: summary, per scenario the daily series,
+    the CBC deployment and LP plan and the C 66.01 ladder; LCR components; NSFR; currencies."""
+    import pandas as pd
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    doc = rep.summary()
+    rows = []
+    for s in doc["scenarios"]:
+        row = {k: v for k, v in s.items() if not isinstance(v, (dict, list))}
+        for p, day in s["cfp_activation"].items():
+            row[f"cfp_{p}_day"] = day
+        for c, cr in s["currencies"].items():
+            for k in ("survival_days", "censored", "stress_lcr"):
+                row[f"{c}_{k}"] = cr[k]
+        rows.append(row)
+    used: set = set()
+    with pd.ExcelWriter(out, engine="openpyxl") as xw:
+        _finite(pd.DataFrame(rows)).to_excel(xw, sheet_name=_sheet_name("summary", "", used).strip(), index=False)
+        _finite(lcr_frame(rep.data)).to_excel(xw, sheet_name=_sheet_name("lcr", "components", used), index=False)
+        for sd in rep.data.scenarios:
+            _finite(daily_frame(sd)).to_excel(xw, sheet_name=_sheet_name("daily", sd.name, used), index=False)
+            dep = sd.a.lp.deployment.reset_index()
+            dep.to_excel(xw, sheet_name=_sheet_name("cbc", sd.name, used), index=False)
+            pd.DataFrame(sd.a.lp.actions, columns=["day", "asset", "action", "amount", "cash"]).to_excel(
+                xw, sheet_name=_sheet_name("plan", sd.name, used), index=False)
+            if rep.ladders and sd.name in rep.ladders:
+                rep.ladders[sd.name].to_excel(xw, sheet_name=_sheet_name("c6601", sd.name, used), index=False)
+        if rep.data.nsfr is not None:
+            j = rep.data.nsfr.to_json()
+            head = pd.DataFrame([{"ratio": j["ratio"], "asf": j["asf"], "rsf": j["rsf"], "shortfall": j["shortfall"],
+                                  "surplus": j["surplus"]}])
+            items = pd.DataFrame(j["asf_items"] + j["rsf_items"])
+            items.insert(0, "side", ["ASF"] * len(j["asf_items"]) + ["RSF"] * len(j["rsf_items"]))
+            _finite(head).to_excel(xw, sheet_name=_sheet_name("nsfr", "", used).strip(), index=False)
+            items.to_excel(xw, sheet_name=_sheet_name("nsfr", "items", used), index=False)
+    return out
+
+
+def write_cbc_workbook(res, base, out: str | Path) -> Path:
+    """Results of ``liqstress cbc``: summary (LP vs waterfall), LP plan, deployment."""
+    import pandas as pd
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    summ = pd.DataFrame([
+        {"measure": "survival_days", "lp": res.survival_days, "waterfall": base.survival_days},
+        {"measure": "horizon_days", "lp": res.horizon_days, "waterfall": base.horizon_days},
+        {"measure": "remaining_cbc", "lp": res.remaining_cbc, "waterfall": base.remaining_cbc},
+        {"measure": "actions", "lp": len(res.actions), "waterfall": len(base.actions)},
+    ])
+    with pd.ExcelWriter(out, engine="openpyxl") as xw:
+        summ.to_excel(xw, sheet_name="summary", index=False)
+        pd.DataFrame(res.actions, columns=["day", "asset", "action", "amount", "cash"]).to_excel(
+            xw, sheet_name="plan", index=False)
+        res.deployment.reset_index().to_excel(xw, sheet_name="deployment", index=False)
+        pd.DataFrame(base.actions, columns=["day", "asset", "action", "amount", "cash"]).to_excel(
+            xw, sheet_name="waterfall plan", index=False)
+        if res.management:
+            pd.DataFrame(res.management).to_excel(xw, sheet_name="management actions", index=False)
+    return out
