@@ -11,10 +11,10 @@ market is closed in the scenario.
 
 Horizon of currency c (:func:`currency_horizon`): the largest T such that some plan keeps
 ``B^c_t >= 0`` for t <= T while every other currency k keeps ``B^k_t >= 0`` for
-``t <= min(T, S_k)``, with ``S_k`` the stand-alone horizon of k (own resources, no FX), and
-converts nothing out of k with settlement after day ``S_k``: another currency lends only what
-it can spare without failing earlier than it would on its own.  The constraint set grows with
-T, so feasibility is monotone in T and the bracketing search is exact; ``T = S_c`` is feasible
+``t <= S_k``, with ``S_k`` the stand-alone horizon of k (own resources, no FX), and converts
+nothing out of k with settlement after day ``S_k``: another currency lends only what it can
+spare without failing earlier than it would on its own.  Only the constraints on c grow with T,
+so feasibility is monotone in T and the bracketing search is exact; ``T = S_c`` is feasible
 (no conversion), so ``S_c <= T_c``.
 """
 
@@ -196,7 +196,7 @@ def currency_horizon(m: MultiLP, target: str, standalone: dict) -> CurrencyHoriz
         out = []
         for k in m.codes:
             lo = np.full(H, -INF)
-            lo[:T if k == target else min(T, standalone[k])] = 0.0
+            lo[:T if k == target else standalone[k]] = 0.0
             out.append(lo)
         return np.concatenate(out)
 
