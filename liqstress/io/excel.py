@@ -182,7 +182,7 @@ def _convert(v: Any, kind: str, cell: str, name: str) -> Any:
             return float(v)
         if isinstance(v, str):
             try:
-                return float(v.strip().replace(",", ""))
+                return float(v.strip())
             except ValueError:
                 raise bad("a number") from None
         raise bad("a number")
@@ -477,7 +477,7 @@ def _locate(err: InputError, prov: dict) -> InputError:
     leaf = re.sub(r"\[\d+\]$", "", path.rsplit(".", 1)[-1])
     err = InputError(err.field, re.sub(r"^Input should be ", "must be ", err.rule))
     if key == path:
-        return InputError(prov[key], f"{leaf} {err.rule}")
+        return InputError(prov[key], err.rule if path.endswith("]") else f"{leaf} {err.rule}")
     rest = path[len(key):].lstrip(".")
     return InputError(prov[key], f"{rest}: {err.rule}" if rest else err.rule)
 
