@@ -138,7 +138,7 @@ PLAN_SHEETS: tuple[Sheet, ...] = (
           doc="one row per top-level setting: columns field, value"),
     Sheet("net_outflows", "series", "net_outflows", (_c("day", I, required=True), _c("net_outflow", F, required=True)),
           required=True, doc="one row per day 1..horizon_days, in order"),
-    Sheet("assets", "list", "assets", ASSET_COLS),
+    Sheet("assets", "list", "assets", ASSET_COLS + (_c("currency", S),)),
     Sheet("facilities", "list", "facilities", (
         _c("id", S, required=True), _c("amount", F, required=True), _c("haircut", F), _c("lead_days", I),
         _c("counted_in_horizon", B), _c("daily_capacity", F))),

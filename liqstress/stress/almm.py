@@ -21,6 +21,9 @@ capacity rows carry the template's row codes (0740 withdrawable central bank res
 Level 1, 0820 Level 2A, 0860 Level 2B, 0920 other tradable assets, 1000 undrawn committed
 facilities received, 1080 cumulated counterbalancing capacity).
 
+For all currencies together the contractual ladder converts at base FX rates and the stressed
+ladder at the scenario's stressed rates (the all-currency view of :mod:`liqstress.stress.fx`).
+
 * **Contractual ladder**: contractual maturities at 100% -- maturing liabilities on their
   maturity days, non-maturing (open-maturity) balances, committed facilities granted and
   collateral calls overnight, dated flows on their days; counterbalancing capacity at its
@@ -233,7 +236,11 @@ def scenario_ladders(source, analysis, name: str, method: str = "bisection") -> 
     from liqstress.stress import fx
 
     agg = fx.aggregate(source, name)
-    parts = [ladder(agg, analysis.proj, analysis.plan, analysis.lp, "ALL" if fx.is_multi(source) else source.currency)]
+    code = "ALL" if fx.is_multi(source) else source.currency
+    total = pd.concat([contractual(fx.aggregate(source, None)),  # contractual: base FX rates
+                       stressed(agg, analysis.proj, analysis.plan, analysis.lp)], ignore_index=True)
+    total.insert(1, "currency", code)
+    parts = [total]
     if fx.is_multi(source):
         plans = fx.currency_plans(source, name)
         for c in fx.significant(source):
