@@ -25,7 +25,21 @@ def load_plan(path: Path, scenario: Optional[str]):
     from liqstress.models.cbc_plan import CBCPlan
     from liqstress.models.files import read_document
 
-    data = read_document(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        from liqstress.io.excel import read_any_workbook
+
+        model = read_any_workbook(path)
+        if isinstance(model, CBCPlan):
+            data = model.model_dump(mode="python")
+        else:
+            if scenario is None:
+                raise InputError("--scenario", f"{path.name} is a stress workbook; pass --scenario NAME "
+                                 f"(scenarios: {', '.join(s.name for s in model.scenarios)})")
+            from liqstress.stress.engine import plan_for_scenario
+
+            return plan_for_scenario(model, scenario)
+    else:
+        data = read_document(path)
     if isinstance(data, dict) and "scenarios" in data:
         names = data.get("scenarios")
         listed = ", ".join(str(s.get("name", "?")) if isinstance(s, dict) else str(s) for s in names) if isinstance(names, list) else (
@@ -88,13 +102,14 @@ def register(app: typer.Typer) -> None:
     @app.command("cbc")
     @guarded
     def cbc(
-        plan: Path = typer.Argument(..., help="CBC plan file (YAML/JSON), or a stress file with --scenario."),
+        plan: Path = typer.Argument(..., help="CBC plan file (YAML/JSON/.xlsx), or a stress file with --scenario."),
         json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
         method: str = typer.Option("bisection", "--method", help="Horizon search: bisection (LP feasibility) or milp."),
         scenario: Optional[str] = typer.Option(None, "--scenario", help="Scenario of a stress file / haircut add-ons."),
         csv: Optional[Path] = typer.Option(None, "--csv", help="Write the plan actions as CSV."),
         deployment_csv: Optional[Path] = typer.Option(None, "--deployment-csv", help="Write the deployment table as CSV."),
         chart: Optional[Path] = typer.Option(None, "--chart", help="PNG chart of cash position and remaining CBC."),
+        xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Write summary, plan and deployment as an Excel workbook."),
     ) -> None:
         """CBC monetisation: exact maximal survival horizon (LP/MILP with HiGHS) vs the waterfall."""
         import pandas as pd
@@ -112,6 +127,10 @@ def register(app: typer.Typer) -> None:
             res.deployment.to_csv(deployment_csv)
         if chart is not None:
             write_chart(chart, res, base)
+        if xlsx is not None:
+            from liqstress.io.excel import write_cbc_workbook
+
+            write_cbc_workbook(res, base, xlsx)
         if json_out:
             print_json(_doc(res, base, p.scenario))
             return

@@ -10,11 +10,12 @@ from liqstress.cli._common import guarded, print_json, render_table
 
 
 def report(
-    stress: Path = typer.Argument(..., help="Stress file (YAML or JSON, docs/stress.md)."),
+    stress: Path = typer.Argument(..., help="Stress file (YAML, JSON or an .xlsx workbook; docs/stress.md, docs/interop.md)."),
     out: Path = typer.Option(..., "-o", "--out", help="Markdown report to write (HTML, PNG figures and CSVs go beside it)."),
     method: str = typer.Option("bisection", "--method", help="CBC LP horizon method: bisection | milp."),
     no_reverse: bool = typer.Option(False, "--no-reverse", help="Skip the reverse stress test (faster)."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
+    xlsx: Path = typer.Option(None, "--xlsx", help="Also write the results as an Excel workbook (docs/interop.md)."),
 ) -> None:
     """Stress liquidity narratives: survival horizons, CBC deployment, CFP, stress LCR, checklist."""
     from liqstress.errors import InputError
@@ -24,7 +25,13 @@ def report(
         raise InputError("method", f"must be bisection or milp, got {method!r}")
     if out.suffix.lower() != ".md":
         raise InputError("out", f"must end in .md, got {out.name!r}")
+    if xlsx is not None and xlsx.suffix.lower() != ".xlsx":
+        raise InputError("--xlsx", f"must end in .xlsx, got {xlsx.name!r}")
     res = write_report(stress, out, method=method, reverse=not no_reverse)
+    if xlsx is not None:
+        from liqstress.io.excel import write_report_workbook
+
+        write_report_workbook(res, xlsx)
     doc = res.summary()
     if json_out:
         print_json(doc)

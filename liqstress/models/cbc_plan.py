@@ -96,6 +96,7 @@ class AssetLine(_Strict):
     repo_term_days: Optional[int] = Field(None, ge=1)
     rollover: bool = False
     price_impact: Optional[PriceImpact] = None
+    currency: Optional[str] = None  # stress files: the line's currency (default: the reporting currency)
 
     _nn = field_validator("amount", "daily_capacity", "encumbered")(_nonneg)
     _ui = field_validator("sale_discount", "repo_haircut")(_unit_interval)

@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from liqstress.errors import InputError
 from liqstress.models.files import read_document, validation_error
 from liqstress.models.cbc_plan import AssetLine
+from liqstress.models.fx_model import FXSection, check_code, check_scenario_fx
+from liqstress.models.nsfr_model import NSFRSection
 
 # --------------------------------------------------------------------------- vocabularies
 LEVELS = ("L1", "L2A", "L2B", "non_HQLA")
@@ -136,6 +138,7 @@ class Liability(_Strict):
     maturities: Optional[list[Maturity]] = None
     collateral_level: Optional[Level] = None
     lcr_rate: Optional[float] = None
+    currency: Optional[str] = None
     description: str = ""
 
     _a = field_validator("amount")(classmethod(lambda cls, v: _nonneg(v)))
@@ -167,6 +170,7 @@ class Flow(_Strict):
     repeat_days: Optional[int] = Field(default=None, ge=1)
     until_day: Optional[int] = Field(default=None, ge=1)
     lcr_rate: Optional[float] = None
+    currency: Optional[str] = None
     description: str = ""
 
     _a = field_validator("amount")(classmethod(lambda cls, v: _nonneg(v)))
@@ -195,6 +199,7 @@ class Facility(_Strict):
     haircut: float = 0.0
     lead_days: int = Field(default=1, ge=0)
     counted: Optional[bool] = None
+    currency: Optional[str] = None
     description: str = ""
 
     _a = field_validator("amount")(classmethod(lambda cls, v: _nonneg(v)))
@@ -234,6 +239,9 @@ class Scenario(_Strict):
     capacity_factor: dict[str, float] = Field(default_factory=dict)
     closed_sale: list[str] = Field(default_factory=list)
     closed_repo: list[str] = Field(default_factory=list)
+    fx_shock: dict[str, float] = Field(default_factory=dict)
+    fx_haircut_add: float = 0.0
+    fx_swap_closed: list[str] = Field(default_factory=list)
     unsecured_wholesale_open: bool = True
     rating_downgrade_notches: int = Field(default=0, ge=0)
     rating_day: int = Field(default=1, ge=1)
@@ -270,6 +278,9 @@ class Scenario(_Strict):
                 raise ValueError(f"combined scenario is derived as the overlay; remove {given[0]}")
         elif self.overlay_of is not None:
             raise ValueError("overlay_of is only for type combined")
+        check_scenario_fx(self.fx_shock, self.fx_haircut_add)
+        if self.type == "combined" and (self.fx_shock or self.fx_haircut_add or self.fx_swap_closed):
+            raise ValueError("combined scenario is derived as the overlay; remove its fx parameters")
         for k in self.inflow_haircut:
             if k not in INFLOW_KINDS:
                 raise ValueError(f"inflow_haircut: unknown flow kind {k!r} (one of {', '.join(INFLOW_KINDS)})")
@@ -318,6 +329,7 @@ class ManagementAction(_Strict):
     feasibility: Literal["high", "medium", "low"]
     pre_approved: bool
     phase: Literal["heightened_alert", "contingency", "crisis"] = "contingency"
+    currency: Optional[str] = None
     description: str = ""
 
     _a = field_validator("impact")(classmethod(lambda cls, v: _nonneg(v)))
@@ -353,6 +365,7 @@ class SecuredTransaction(_Strict):
     maturity_days: int = Field(ge=0)
     gave: SecuredLeg
     received: SecuredLeg
+    currency: Optional[str] = None
 
 
 class LCRSettings(_Strict):
@@ -394,6 +407,8 @@ class StressFile(_Strict):
     management_actions: list[ManagementAction] = Field(default_factory=list)
     historical_events: list[HistoricalEvent] = Field(default_factory=list)
     lcr: LCRSettings = Field(default_factory=LCRSettings)
+    fx: Optional[FXSection] = None
+    nsfr: Optional[NSFRSection] = None
     description: str = ""
 
     _c = field_validator("opening_cash")(classmethod(lambda cls, v: _nonneg(v)))
@@ -451,6 +466,51 @@ class StressFile(_Strict):
                     raise ValueError(f"{where}.inflow_haircut: missing flow kind {k!r} present in flows")
         return self
 
+    @model_validator(mode="after")
+    def _currencies(self) -> "StressFile":
+        """Currency codes: every item's currency is the reporting currency or has an FX rate."""
+        try:
+            check_code(self.currency)
+        except ValueError:
+            if self.fx is not None or _any_currency(self):
+                raise ValueError(f"currency: must be a 3-character currency code such as USD when the file has several currencies (got {self.currency!r})") from None
+            return self  # a free-text reporting currency is fine in a single-currency file
+        known = {self.currency} | set((self.fx.rates if self.fx else {}))
+        groups = [("liabilities", self.liabilities), ("flows", self.flows), ("cbc", self.cbc),
+                  ("facilities", self.facilities), ("management_actions", self.management_actions),
+                  ("lcr.secured_transactions", self.lcr.secured_transactions)]
+        if self.nsfr is not None:
+            groups += [("nsfr.funding", self.nsfr.funding), ("nsfr.assets", self.nsfr.assets),
+                       ("nsfr.off_balance_sheet", self.nsfr.off_balance_sheet)]
+        for where, items in groups:
+            for i, x in enumerate(items):
+                c = getattr(x, "currency", None)
+                if c is not None and c not in known:
+                    raise ValueError(f"{where}[{i}].currency: {c!r} has no rate in fx.rates (known: {', '.join(sorted(known))})")
+        if self.fx is not None:
+            for k in self.fx.opening_cash:
+                if k not in known:
+                    raise ValueError(f"fx.opening_cash.{k}: no rate in fx.rates")
+            ids = set()
+            for i, ln in enumerate(self.fx.lines):
+                for leg in (ln.sell, ln.buy):
+                    if leg not in known:
+                        raise ValueError(f"fx.lines[{i}]: currency {leg!r} has no rate in fx.rates")
+                if ln.id in ids:
+                    raise ValueError(f"fx.lines[{i}].id: duplicate id {ln.id!r}")
+                ids.add(ln.id)
+            if self.currency in self.fx.rates and self.fx.rates[self.currency] != 1.0:
+                raise ValueError(f"fx.rates.{self.currency}: the reporting currency's rate must be 1")
+        line_ids = {ln.id for ln in (self.fx.lines if self.fx else [])}
+        for i, s in enumerate(self.scenarios):
+            for k in s.fx_shock:
+                if k not in known or k == self.currency:
+                    raise ValueError(f"scenarios[{i}].fx_shock.{k}: not a foreign currency of fx.rates")
+            for k in s.fx_swap_closed:
+                if k != "all" and k not in known and k not in line_ids:
+                    raise ValueError(f"scenarios[{i}].fx_swap_closed: {k!r} is not an fx line id, a currency code or 'all'")
+        return self
+
     def scenario(self, name: str) -> Scenario:
         for s in self.scenarios:
             if s.name == name:
@@ -461,6 +521,12 @@ class StressFile(_Strict):
         if s.internal_minimum_days is not None:
             return s.internal_minimum_days
         return getattr(self.internal_minimum_days, s.type)
+
+
+def _any_currency(stress: "StressFile") -> bool:
+    items = [*stress.liabilities, *stress.flows, *stress.cbc, *stress.facilities, *stress.management_actions,
+             *stress.lcr.secured_transactions]
+    return any(getattr(x, "currency", None) is not None for x in items)
 
 
 def _unique(ids: list[str], where: str) -> None:
@@ -487,4 +553,8 @@ def load_stress(source: "str | Path | dict | StressFile") -> StressFile:
         return source
     if isinstance(source, dict):
         return stress_from_dict(source)
+    if Path(source).suffix.lower() in (".xlsx", ".xlsm"):
+        from liqstress.io.excel import read_stress_workbook
+
+        return read_stress_workbook(source)
     return stress_from_dict(read_document(source))

@@ -15,7 +15,9 @@ from liqstress.models.cbc_plan import CBCPlan
 from liqstress.models.stress_file import LEVELS, StressFile
 from liqstress.solvers.cbc import CBCResult
 from liqstress.stress.engine import ReverseStress, ScenarioAnalysis, analyse, reverse_stress
+from liqstress.stress import fx
 from liqstress.stress.lcr import LCRResult, binding, driver
+from liqstress.stress.nsfr import compute_nsfr
 
 
 @dataclass
@@ -96,6 +98,7 @@ class ScenarioData:
     replay_error: float
     binding_constraint: str
     lines_of_defence: list = field(default_factory=list)
+    currencies: dict = field(default_factory=dict)  # code -> fx.CurrencyResult (multi-currency files)
 
     @property
     def name(self) -> str:
@@ -177,6 +180,8 @@ class ReportData:
     binding_lcr: LCRResult
     binding_driver: tuple
     overlay_checks: list  # (combined, [(param, a, b, combined, ok)])
+    nsfr: Optional[object] = None  # nsfr.NSFRResult when the file has an nsfr block
+    source: Optional[StressFile] = None  # the file as given (per-currency items); stress is all-currency
 
 
 def overlay_check(sd: ScenarioAnalysis, by_name: dict) -> list[tuple]:
@@ -214,12 +219,14 @@ def collect(stress: StressFile, method: str = "bisection", reverse: bool = True)
             dep = deployment(sa.plan, sa.lp, "LP")
         err = float(np.max(np.abs(replay_balances(sa.plan, sa.lp) - sa.lp.balances)))
         vals = unit_values(sa.plan)
-        total = stress.opening_cash + sum(n * v for lv, n, v in vals.values())
-        l1 = stress.opening_cash + sum(n * v for lv, n, v in vals.values() if lv == "L1")
+        total = sa.plan.opening_cash + sum(n * v for lv, n, v in vals.values())
+        l1 = sa.plan.opening_cash + sum(n * v for lv, n, v in vals.values() if lv == "L1")
         rs = reverse_stress(stress, name, method=method) if reverse else None
         sd = ScenarioData(sa, dep, rs, driver(base, sa.lcr), total, l1, err, _binding_constraint(sa, dep))
         sd.lines_of_defence = _lines_of_defence(sa, dep)
+        sd.currencies = fx.currency_analysis(stress, name, method=method)
         out.append(sd)
     checks = [(sa.res.name, overlay_check(sa, analyses)) for sa in analyses.values() if sa.res.type == "combined"]
     bdrv = driver(base, bind)
-    return ReportData(stress, out, base, bind, bdrv, checks)
+    ns = None if stress.nsfr is None else compute_nsfr(stress.nsfr, fx.base_rates(stress))
+    return ReportData(fx.aggregate(stress, None), out, base, bind, bdrv, checks, ns, stress)

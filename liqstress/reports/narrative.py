@@ -18,7 +18,8 @@ from typing import Any
 
 
 from liqstress.models.stress_file import PHASE_LABEL, PHASES, StressFile, load_stress
-from liqstress.reports import charts
+from liqstress.reports import charts, interop_sections
+from liqstress.stress import almm
 from liqstress.reports.checklist import Check, evaluate
 from liqstress.reports.data import ReportData, ScenarioData, collect
 from liqstress.stress.projection import bucketed
@@ -489,6 +490,7 @@ class ReportOutput:
     figures: list
     data: ReportData
     checks: list
+    ladders: dict = None  # scenario -> C 66.01 DataFrame (liqstress.stress.almm)
 
     def summary(self) -> dict:
         d = self.data
@@ -508,6 +510,7 @@ class ReportOutput:
                 "cfp_activation": a.cfp.activation,
                 "reverse_stress_multiplier": None if sd.reverse is None else sd.reverse.multiplier,
                 "binding_constraint": sd.binding_constraint,
+                "currencies": _currencies_json(d, sd),
             })
         return {
             "stress": d.stress.name, "unit": d.stress.unit, "base_lcr": d.base_lcr.lcr,
@@ -515,7 +518,17 @@ class ReportOutput:
             "scenarios": sc,
             "checklist": [{"item": c.item, "status": "pass" if c.passed else "fail", "reason": c.reason} for c in self.checks],
             "report": str(self.markdown), "html": str(self.html), "figures": [str(p) for p in self.figures],
+            "nsfr": None if d.nsfr is None else d.nsfr.to_json(),
         }
+
+
+def _currencies_json(d: ReportData, sd: ScenarioData) -> dict:
+    """Per significant currency; a single-currency file has its one currency = all currencies."""
+    if sd.currencies:
+        return {c: r.to_json() for c, r in sd.currencies.items()}
+    a = sd.a
+    return {d.stress.currency: {"survival_days": a.lp.survival_days, "censored": a.lp.survival_days >= a.horizon_days,
+                                "stress_lcr": a.lcr.lcr}}
 
 
 def _slug(name: str) -> str:
@@ -533,6 +546,8 @@ def write_report(source: Any, out_md: str | Path, method: str = "bisection", rev
     stem = out_md.stem
     figs: dict[str, dict[str, str]] = {}
     files = []
+    ladders: dict = {}
+    ladder_files: dict = {}
     for sd in d.scenarios:
         a = sd.a
         H = a.horizon_days
@@ -558,8 +573,16 @@ def write_report(source: Any, out_md: str | Path, method: str = "bisection", rev
         df.to_csv(csv, index=False, float_format="%.6f")
         figs[sd.name] = {"cash": cash_png.name, "cbc": cbc_png.name, "csv": csv.name}
         files += [cash_png, cbc_png, csv]
+        ladders[sd.name] = almm.scenario_ladders(d.source or stress, a, sd.name, method=method)
+        c66 = out_md.with_name(f"{stem}_{slug}_c6601.csv")
+        ladders[sd.name].to_csv(c66, index=False, float_format="%.6f")
+        ladder_files[sd.name] = c66.name
+        files.append(c66)
     checks = evaluate(d)
     text = document(d, figs, checks)
+    f_ = Fmt(d.stress.unit)
+    text = interop_sections.insert(text, [interop_sections.currency_markdown(d, f_), interop_sections.nsfr_markdown(d, f_),
+                                          interop_sections.ladder_markdown(ladder_files)])
     out_md.write_text(text)
     html_path = out_md.with_suffix(".html")
     body = md_lib.markdown(text, extensions=["tables"])
@@ -569,4 +592,4 @@ def write_report(source: Any, out_md: str | Path, method: str = "bisection", rev
         "table{border-collapse:collapse;margin:0.6em 0}td,th{border:1px solid #bbb;padding:3px 7px;text-align:right}"
         "td:first-child,th:first-child{text-align:left}sup{color:#888;font-size:0.65em}img{max-width:100%}</style>"
         "</head><body>\n" + body + "\n</body></html>\n")
-    return ReportOutput(out_md, html_path, files, d, checks)
+    return ReportOutput(out_md, html_path, files, d, checks, ladders)

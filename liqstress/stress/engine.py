@@ -31,6 +31,7 @@ from liqstress.models.cbc_plan import CBCPlan
 from liqstress.models.stress_file import StressFile, load_stress
 from liqstress.solvers.cbc import CBCResult, solve_plan, waterfall
 from liqstress.stress import cfp as cfp_mod
+from liqstress.stress import fx as fx_mod
 from liqstress.stress.lcr import INFLOW_CAP, LCRResult, compute_lcr, stock
 from liqstress.stress.projection import Projection, project
 from liqstress.stress.scenarios import Resolved, resolve, scaled
@@ -196,7 +197,7 @@ def plan_for_scenario(stress_path_or_dict: Any, scenario_name: str, with_actions
 
     Without actions it depends only on the projection; with actions the activation days come
     from the CFP of the action-free LP solution (bisection), exactly as in the report."""
-    stress = _as_stress(stress_path_or_dict)
+    stress = fx_mod.aggregate(_as_stress(stress_path_or_dict), scenario_name)  # all currencies (identity if one)
     res = resolve(stress, scenario_name)
     proj = project(stress, res)
     if not with_actions:
@@ -206,7 +207,9 @@ def plan_for_scenario(stress_path_or_dict: Any, scenario_name: str, with_actions
 
 
 def analyse(stress: StressFile, name: str, method: str = "bisection", multiplier: float = 1.0) -> ScenarioAnalysis:
-    """Everything the report states about one scenario."""
+    """Everything the report states about one scenario (all currencies together, converted at
+    the scenario's stressed FX rates; the base LCR at base rates)."""
+    source, stress = stress, fx_mod.aggregate(stress, name)
     res = resolve(stress, name)
     if multiplier != 1.0:
         res = scaled(res, multiplier)
@@ -217,11 +220,14 @@ def analyse(stress: StressFile, name: str, method: str = "bisection", multiplier
     cb = None
     if any(f.kind == "central_bank" and not f.is_counted() for f in stress.facilities):
         cb = solve_plan(build_plan(stress, res, proj, count_central_bank=True), method=method)
+    if stress is not source:
+        base = compute_lcr(fx_mod.aggregate(source, None))
     return ScenarioAnalysis(res, proj, plan, lp, wf, base, st, path, cf, activation, plan_a, lp_a, wf_a, cb)
 
 
 def survival_only(stress: StressFile, name: str, multiplier: float, method: str = "bisection") -> int:
     """LP survival horizon (without management actions) at a severity multiplier."""
+    stress = fx_mod.aggregate(stress, name)
     res = scaled(resolve(stress, name), multiplier)
     return solve_plan(build_plan(stress, res, project(stress, res)), method=method).survival_days
 
