@@ -5,9 +5,12 @@ Indicators (one value per day 1..H of the projection):
 * ``lcr`` -- liquidity-buffer coverage: capped HQLA still held at the end of the day (cash
   balance as Level 1 plus the unused CBC lines at stressed LCR values, Annex 1 caps) over the
   scenario's stressed 30-day net outflows (the stress-LCR denominator); day 0 is the stress LCR;
-* ``survival_days`` -- remaining runway ``H - t + 1`` under the continuing stress, with H the
-  LP survival horizon without management actions; when the bank survives the whole projection
-  the runway is censored (treated as not breaching);
+* ``survival_days`` -- the observable runway (:func:`liqstress.stress.engine.runway_path`):
+  liquid resources at the end of day t (cash above the survival floor plus the unused CBC at
+  stressed value) over the average daily net outflow of the last five days -- what the bank
+  can measure each day, not the model's own survival horizon, so that phases are driven by
+  indicators (without ``runway`` the older definition ``H - t + 1`` from the LP horizon H is
+  used);
 * ``deposit_outflow_sigma`` -- the day's deposit outflow as a share of opening deposits, in
   units of the historical daily sigma (``cfp.deposit_outflow_sigma_daily``);
 * ``wholesale_closed`` -- 1 when unsecured wholesale markets are closed in the scenario;
@@ -43,16 +46,18 @@ class CFPResult:
 
 
 def indicators(stress: StressFile, res: Resolved, proj: Projection, survival_days: int,
-               lcr_path: np.ndarray) -> pd.DataFrame:
+               lcr_path: np.ndarray, runway: np.ndarray | None = None) -> pd.DataFrame:
     """Daily indicator values (see module docstring)."""
     H = stress.horizon_days
     day = np.arange(1, H + 1)
     deposits = sum(l.amount for l in stress.liabilities if l.category in DEPOSIT_CATEGORIES)
     sig = stress.cfp.deposit_outflow_sigma_daily
     dep_out = proj.daily["deposit_outflows"].to_numpy()
-    runway = (survival_days - day + 1).astype(float)
-    if survival_days >= H:
-        runway[:] = np.inf
+    if runway is None:
+        runway = (survival_days - day + 1).astype(float)
+        if survival_days >= H:
+            runway[:] = np.inf
+    runway = np.asarray(runway, dtype=float)
     return pd.DataFrame({
         "day": day,
         "lcr": np.asarray(lcr_path, dtype=float),
