@@ -370,6 +370,7 @@ class PhaseInfo(_Strict):
 
 class CFP(_Strict):
     deposit_outflow_sigma_daily: float = 0.005
+    runway_window_days: int = Field(default=10, ge=1, le=90)  # trailing window of the runway indicator
     triggers: list[Trigger] = Field(min_length=1)
     phases: dict[Phase, PhaseInfo] = Field(default_factory=dict)
 

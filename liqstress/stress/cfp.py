@@ -7,7 +7,7 @@ Indicators (one value per day 1..H of the projection):
   scenario's stressed 30-day net outflows (the stress-LCR denominator); day 0 is the stress LCR;
 * ``survival_days`` -- the observable runway (:func:`liqstress.stress.engine.runway_path`):
   liquid resources at the end of day t (cash above the survival floor plus the unused CBC at
-  stressed value) over the average daily net outflow of the last five days -- what the bank
+  stressed value) over the average daily net outflow of the last ``cfp.runway_window_days`` days -- what the bank
   can measure each day, not the model's own survival horizon, so that phases are driven by
   indicators (without ``runway`` the older definition ``H - t + 1`` from the LP horizon H is
   used);
@@ -101,3 +101,26 @@ def evaluate(stress: StressFile, ind: pd.DataFrame, upto: int | None = None) -> 
         hit = np.flatnonzero(rank >= PHASE_RANK[p])
         act[p] = int(hit[0]) + 1 if len(hit) else None
     return CFPResult(daily, pd.DataFrame(rows), act)
+
+
+def escalation(cf: CFPResult) -> list[dict]:
+    """Escalation timeline: one entry per day on which a phase is first reached, in day order:
+    ``{"day", "phases": [phases reached that day, lowest first], "triggers": [{"id",
+    "indicator", "op", "level", "value", "phase"}] first breached that day, "implied": [phases
+    reached that day only through a higher phase's trigger]}``.  Distinguishes phases reached on
+    the same day from phases reached on later days."""
+    act = cf.activation
+    days = sorted({d for p, d in act.items() if d is not None and p != "monitoring"})
+    tr = cf.triggers
+    out = []
+    for d in days:
+        phases = [p for p in PHASES if p != "monitoring" and act[p] == d]
+        hits = tr[tr["first_breach_day"] == d] if len(tr) else tr
+        trig = []
+        for r in hits.itertuples():
+            v = float(cf.daily[r.indicator].iloc[d - 1])
+            trig.append({"id": r.id, "indicator": r.indicator, "op": r.op, "level": float(r.level), "value": v,
+                         "phase": r.phase})
+        own = {t["phase"] for t in trig}
+        out.append({"day": int(d), "phases": phases, "triggers": trig, "implied": [p for p in phases if p not in own]})
+    return out

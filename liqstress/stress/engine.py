@@ -155,22 +155,22 @@ def lcr_path(stress: StressFile, res: Resolved, proj: Projection, result: CBCRes
     return out
 
 
-def runway_path(stress: StressFile, proj: Projection, result: CBCResult, window: int = 5) -> np.ndarray:
+def runway_path(stress: StressFile, proj: Projection, result: CBCResult, window: Optional[int] = None) -> np.ndarray:
     """Observable runway indicator (days) at the end of each day t: liquid resources -- cash
     above the survival floor plus the CBC still unused under ``result`` (stressed value) --
-    over the average daily net outflow observed on days ``max(1, t-window+1)..t``; ``inf`` when
-    that average is not positive.  It uses only what the bank sees up to day t, never the
-    model's survival horizon, so CFP phases are driven by indicators."""
+    over the average daily net outflow of the last ``window`` days (``cfp.runway_window_days``,
+    default 10; days before the stress count as zero net outflow), ``inf`` when that average is
+    not positive.  It uses only what the bank observes up to day t, never the model's survival
+    horizon, so CFP phases are driven by indicators."""
+    w = int(window or stress.cfp.runway_window_days)
     net = proj.daily["net_outflows"].to_numpy()
     H = len(net)
     c = np.concatenate([[0.0], np.cumsum(net)])
     t = np.arange(1, H + 1)
-    lo = np.maximum(t - window, 0)
-    avg = (c[t] - c[lo]) / (t - lo)
+    avg = (c[t] - c[np.maximum(t - w, 0)]) / w
     res_ = np.maximum(result.balances - stress.survival_floor() + result.deployment["remaining"].to_numpy(), 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(avg > 1e-12, res_ / np.where(avg > 1e-12, avg, 1.0), np.inf)
-    return out
+        return np.where(avg > 1e-12, res_ / np.where(avg > 1e-12, avg, 1.0), np.inf)
 
 
 # --------------------------------------------------------------------------- analysis
