@@ -150,7 +150,7 @@ def summary_paragraph(sd: ScenarioData, f: Fmt, stress: StressFile) -> str:
         Ta = a.lp_actions.survival_days
         ext = (f"the effective survival horizon extends to {f.n(Ta, 'd')} days" if Ta < H else
                f"the effective survival horizon becomes {f.n(survival_text(Ta, H), 'd')}")
-        s.append(f"Management actions provide {f.mu(sum(used.values()), 'd')} ({lst}); with them {ext}.")
+        s.append(f"Management actions of {r.name} provide {f.mu(sum(used.values()), 'd')} ({lst}); with them {ext}.")
     bad = [st for st in a.actions if not st.feasible and st.reason.startswith("infeasible")]
     if bad:
         s.append("Not counted as infeasible here: " + "; ".join(f"{st.name} ({st.reason.split(': ', 1)[1]})" for st in bad) + ".")

@@ -216,7 +216,7 @@ def outcomes_worsen(sd, f: Any) -> str:
     H, T = a.horizon_days, a.horizon
     name = sd.name
     if not sd.sensitivities:
-        return f"Outcomes for {name} worsen with any more severe parameter; sensitivities were not run."
+        return f"Outcomes for {name} worsen with any more severe parameter; its sensitivities were not run."
     adverse = [s for s in sd.sensitivities if s.loss > 0]
     adverse.sort(key=lambda s: (-s.loss, s.factor.key))
     parts = []
@@ -238,9 +238,9 @@ def outcomes_worsen(sd, f: Any) -> str:
     if cand:
         parts = [f"the {s.factor.label} moves to {_val(s.factor, s.factor.up, f)} (tightest-day surplus "
                  f"{f.mu(s.surplus, 'd')} → {f.mu(s.surplus_up, 'd')})" for s in cand[:3]]
-        return (f"No single one-factor shock shortens the {name} horizon within the projection; the surplus shrinks most "
-                f"if " + "; if ".join(parts) + ".")
-    return f"No one-factor shock tested shortens the {name} horizon or its tightest-day surplus."
+        return (f"Outcomes for {name} worsen as follows: no single one-factor shock shortens its horizon within the "
+                f"projection, but the tightest-day surplus shrinks most if " + "; if ".join(parts) + ".")
+    return f"Outcomes for {name} do not worsen under any one-factor shock tested (horizon and tightest-day surplus unchanged)."
 
 
 # --------------------------------------------------------------------------- reconciliation
@@ -338,7 +338,7 @@ def actions_section(sd, stress: StressFile, f: Any, unit: str) -> list[str]:
             used = used_lp.get(st.id, 0.0)
         status = "counted" if st.counted else ("INFEASIBLE" if not st.feasible and st.reason.startswith("infeasible")
                                                else "not counted")
-        rows.append([st.name, (m.kind or "not stated").replace("_", " "), f.m(m.impact, "a"), when, m.feasibility,
+        rows.append([st.name, f.m(m.impact, "a"), when, m.feasibility, (m.kind or "not stated").replace("_", " "),
                      f"{status}: {st.reason}", f.m(used, "d")])
     if not rows:
         return [f"No management actions in the file, so {sd.name} has no third line of defence.", ""]
@@ -349,7 +349,7 @@ def actions_section(sd, stress: StressFile, f: Any, unit: str) -> list[str]:
            + (f" and {f.n(n_inf, 'd')} are infeasible in this scenario" if n_inf else "")
            + f"; together they provide {f.mu(total, 'd')} up to day {f.n(upto, 'd')} and move the LP horizon from "
            f"{days_text(a.horizon, H, f)} to {days_text(Ta, H, f)}.")
-    return [txt, "", table(["Action", "Mechanism", f"Liquidity Impact ({unit})", "Execution Time", "Feasibility",
+    return [txt, "", table(["Action", f"Liquidity Impact ({unit})", "Execution Time", "Feasibility", "Mechanism",
                             "Status and reason", f"Cash effect in the LP plan ({unit})"], rows), ""]
 
 
