@@ -163,6 +163,11 @@ def test_checklist_fails_with_reason_when_basis_missing(tmp_path):
 @pytest.mark.parametrize("content, field", [
     ("name: x\nopening_cash: -5\n", "opening_cash"),
     ("name: [unclosed\n", "file"),
+    (MID.read_text().replace("curtails: new_lending", "curtails: growth"), "management_actions[0].curtails"),
+    (MID.read_text().replace("collateral: gse_bonds", "collateral: gold"), "liabilities[9].collateral"),
+    (MID.read_text().replace("closed_markets: [term_funding]", "closed_markets: [moon]"), "scenarios[1].closed_markets[0]"),
+    (MID.read_text().replace("intraday_liquidity_requirement: 250", "intraday_liquidity_requirement: -1"),
+     "intraday_liquidity_requirement"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, content, field):
     f = tmp_path / "bad.yaml"

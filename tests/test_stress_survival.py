@@ -175,7 +175,7 @@ def test_actions_feasibility_per_scenario():
     ok, why = act.feasibility(s, resolve(s, "market_wide"), abs_)
     assert not ok and why.startswith("infeasible in market_wide") and "term funding" in why
     ok, why = act.feasibility(s, resolve(s, "combined"), abs_)
-    assert not ok and "closed by its market_wide component" in why
+    assert not ok and why == "infeasible in combined: needs the term funding market, closed by its market_wide component"
     # the statuses say so in every scenario
     a = analyse(s, "combined")
     st = {x.id: x for x in a.actions}

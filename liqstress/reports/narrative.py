@@ -153,7 +153,7 @@ def summary_paragraph(sd: ScenarioData, f: Fmt, stress: StressFile) -> str:
         s.append(f"Management actions of {r.name} provide {f.mu(sum(used.values()), 'd')} ({lst}); with them {ext}.")
     bad = [st for st in a.actions if not st.feasible and st.reason.startswith("infeasible")]
     if bad:
-        s.append("Not counted as infeasible here: " + "; ".join(f"{st.name} ({st.reason.split(': ', 1)[1]})" for st in bad) + ".")
+        s.append(f"Not counted, infeasible in {r.name}: " + "; ".join(f"{st.name} ({st.reason.split(': ', 1)[1]})" for st in bad) + ".")
     return " ".join(s)
 
 

@@ -55,12 +55,10 @@ def feasibility(stress: StressFile, res: Resolved, action: ManagementAction) -> 
         return True, f"halts the modelled outflow {f.id} ({f.amount:g} per occurrence, {len(days)} occurrences)"
     closed = [m for m in action.requires_markets if m in res.closed_markets]
     if closed:
-        parts = []
-        for m in closed:
-            src = res.sources.get(f"closed_markets.{m}")
-            parts.append(m.replace("_", " ") + (f" (closed by its {src} component)" if src and src != "both" else ""))
-        return False, f"infeasible in {res.name}: needs the " + " and ".join(parts) + \
-            (" markets, which are closed" if len(closed) > 1 else " market, which is closed")
+        names = " and ".join(m.replace("_", " ") for m in closed)
+        srcs = sorted({res.sources.get(f"closed_markets.{m}") for m in closed} - {None, "both"})
+        return False, (f"infeasible in {res.name}: needs the {names} market{'s' if len(closed) > 1 else ''}, closed"
+                       + (f" by its {' and '.join(srcs)} component" if srcs else " in this scenario"))
     need = (" (needs " + ", ".join(m.replace("_", " ") for m in action.requires_markets) + ": open)"
             if action.requires_markets else "")
     return True, KIND_LABEL[action.kind] + need
