@@ -336,8 +336,6 @@ def test_overlay_basis_labelled_with_its_source(midsize):
 
 def test_recovery_path_from_projection(midsize):
     out, doc = midsize
-    from liqstress.reports.data import collect
-
     text = re.sub(r"<sup>.</sup>", "", out.read_text())
     sec = _section(text, "market_wide")
     s = load_stress(MID)

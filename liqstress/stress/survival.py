@@ -18,8 +18,6 @@ internal minimum and the cliff effects that shorten the horizon.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
-
 import numpy as np
 import scipy.sparse as sp
 
