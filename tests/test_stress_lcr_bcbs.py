@@ -201,6 +201,8 @@ def test_rmbs_default_haircut_is_25pct():
                                                              "received": {"level": "L1", "value": 1}}]),
      "lcr.secured_transactions[0].gave.asset", "is not a L2A cbc asset"),
     (lambda d: d.__setitem__("minimum_operational_cash", -1), "minimum_operational_cash", ">= 0"),
+    (lambda d: d["scenarios"][0].__setitem__("closed_markets", ["moon"]), "scenarios[0].closed_markets[0]", "term_funding"),
+    (lambda d: d["cfp"].__setitem__("runway_window_days", 0), "cfp.runway_window_days", "greater than or equal to 1"),
     (lambda d: d.__setitem__("intraday_liquidity_requirement", float("nan")), "intraday_liquidity_requirement", "finite"),
 ])
 def test_bad_new_fields_name_the_field(mutate, field, rule):

@@ -85,6 +85,12 @@ def _doc(res, base, scenario: Optional[str]) -> dict[str, Any]:
     return doc
 
 
+def _doc_with_plan(res, base, plan) -> dict[str, Any]:
+    doc = _doc(res, base, plan.scenario)
+    doc["minimum_balance"] = float(plan.minimum_balance)
+    return doc
+
+
 def register(app: typer.Typer) -> None:
     @app.command("cbc")
     @guarded
@@ -114,7 +120,7 @@ def register(app: typer.Typer) -> None:
         if chart is not None:
             write_chart(chart, res, base)
         if json_out:
-            print_json(_doc(res, base, p.scenario))
+            print_json(_doc_with_plan(res, base, p))
             return
         render_table(
             f"CBC plan {plan.name}" + (f" (scenario {p.scenario})" if p.scenario else ""),

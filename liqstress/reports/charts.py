@@ -89,6 +89,11 @@ def tornado_chart(path: Path, title: str, sens: list, horizon: int, projection: 
     if rows:
         ax.set_yticks(range(len(rows)))
         ax.set_yticklabels([s.factor.label for s in reversed(rows)], fontsize=8)
+        vals = [horizon, minimum if minimum <= projection else horizon] + [
+            v for s in rows for v in (s.horizon_down, s.horizon_up) if v is not None]
+        lo, hi = min(vals), max(vals)
+        pad = max(2.0, 0.06 * (hi - lo))
+        ax.set_xlim(max(0.0, lo - pad), hi + pad)
     ax.axvline(horizon, color="black", lw=1.0, label=f"scenario ({'>= ' if horizon >= projection else ''}{horizon} d)")
     if minimum <= projection:
         ax.axvline(minimum, color="#7f8c8d", lw=1.0, ls=":", label=f"internal minimum ({minimum} d)")
