@@ -4,7 +4,8 @@
                        [--csv PLAN.csv] [--deployment-csv FILE] [--chart FILE.png]
 
 ``--json`` prints ``{"survival_days", "waterfall_survival_days", "plan": [{"day", "asset",
-"action", "amount", "cash"}], ...}`` (SPEC Part C; extra keys: status, horizon_days,
+"action", "amount", "cash"}], ...}`` (SPEC Part C; extra keys: censored (the horizon reaches
+the end of the projection), survival_text (``">= 365 (whole projection)"`` when censored), status, horizon_days,
 remaining_cbc, management_actions, rolls, facilities_not_counted, method, solver, seconds,
 waterfall_remaining_cbc, scenario).
 """
@@ -98,6 +99,12 @@ def _doc(res, base, scenario: Optional[str]) -> dict[str, Any]:
     return doc
 
 
+def _doc_with_plan(res, base, plan) -> dict[str, Any]:
+    doc = _doc(res, base, plan.scenario)
+    doc["minimum_balance"] = float(plan.minimum_balance)
+    return doc
+
+
 def register(app: typer.Typer) -> None:
     @app.command("cbc")
     @guarded
@@ -114,7 +121,7 @@ def register(app: typer.Typer) -> None:
         """CBC monetisation: exact maximal survival horizon (LP/MILP with HiGHS) vs the waterfall."""
         import pandas as pd
 
-        from liqstress.solvers.cbc import METHODS, solve_plan, waterfall
+        from liqstress.solvers.cbc import METHODS, solve_plan, survival_text, waterfall
 
         if method not in METHODS:
             raise InputError("--method", f"must be one of {', '.join(METHODS)}, got {method!r}")
@@ -132,13 +139,14 @@ def register(app: typer.Typer) -> None:
 
             write_cbc_workbook(res, base, xlsx)
         if json_out:
-            print_json(_doc(res, base, p.scenario))
+            print_json(_doc_with_plan(res, base, p))
             return
         render_table(
             f"CBC plan {plan.name}" + (f" (scenario {p.scenario})" if p.scenario else ""),
             ["measure", "LP plan", "waterfall"],
             [
-                ["survival_days", res.survival_days, base.survival_days],
+                ["survival_days", survival_text(res.survival_days, res.horizon_days),
+                 survival_text(base.survival_days, base.horizon_days)],
                 ["horizon_days", res.horizon_days, base.horizon_days],
                 ["remaining_cbc", res.remaining_cbc, base.remaining_cbc],
                 ["actions", len(res.actions), len(base.actions)],

@@ -182,7 +182,7 @@ def step_cbc(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult:
 
     from liqstress.cli.cbc import write_chart
     from liqstress.models.cbc_plan import CBCPlan
-    from liqstress.solvers.cbc import solve_plan, waterfall
+    from liqstress.solvers.cbc import solve_plan, survival_text, waterfall
 
     path = Path(examples) / "plans" / "treasury_plan.yaml"
     plan = CBCPlan.from_file(path)
@@ -199,8 +199,8 @@ def step_cbc(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult:
     r = StepResult("cbc", True, outputs=[d / "plan.json", d / "actions.csv", d / "deployment.csv", d / "chart.png"])
     r.key = {
         "plan": path.name,
-        "survival_days (LP)": res.survival_days,
-        "survival_days (waterfall)": base.survival_days,
+        "survival_days (LP)": survival_text(res.survival_days, res.horizon_days),
+        "survival_days (waterfall)": survival_text(base.survival_days, base.horizon_days),
         "horizon_days": res.horizon_days,
         "remaining_cbc (LP)": round(float(res.remaining_cbc), 4),
         "actions": len(res.actions),
@@ -215,13 +215,14 @@ def step_cbc(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult:
 def step_stress(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult:
     """Narrative stress report (Markdown + HTML + PNGs) via the ``liqstress report`` function."""
     from liqstress.reports.narrative import write_report
+    from liqstress.solvers.cbc import survival_text
 
     path = Path(examples) / "stress" / "midsize_bank.yaml"
     if not path.exists():
         raise InputError("stress file", f"not found: {path}")
     d = out / "stress"
     d.mkdir(parents=True, exist_ok=True)
-    res = write_report(path, d / "report.md", reverse=not quick)
+    res = write_report(path, d / "report.md", reverse=not quick, sensitivities=not quick)
     doc = res.summary()
     outputs = [Path(res.markdown), Path(res.html), *[Path(p) for p in res.figures]]
     outputs += sorted(d.glob("*.csv"))
@@ -229,15 +230,17 @@ def step_stress(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult
     r = StepResult("stress", Path(res.markdown).exists() and Path(res.html).exists(), outputs=outputs)
     r.key = {"stress file": path.name, "base LCR": doc.get("base_lcr")}
     for sc in doc["scenarios"]:
+        H = sc["horizon_days"]
         r.key[f"{sc['name']}: survival LP / waterfall / internal min (days)"] = (
-            f"{sc['survival_days']} / {sc['waterfall_survival_days']} / {sc['internal_minimum_days']}")
+            f"{survival_text(sc['survival_days'], H)} / {survival_text(sc['waterfall_survival_days'], H)} / "
+            f"{sc['internal_minimum_days']}")
         r.key[f"{sc['name']}: stress LCR"] = sc["stress_lcr"]
     fails = [c["item"] for c in doc["checklist"] if c["status"] == "fail"]
     r.key["checklist"] = f"{len(doc['checklist']) - len(fails)}/{len(doc['checklist'])} pass"
     if fails:
         r.warnings.append("checklist items failing: " + "; ".join(fails))
     if quick:
-        r.warnings.append("--quick: reverse stress test skipped")
+        r.warnings.append("--quick: reverse stress test and sensitivities skipped")
     return r
 
 

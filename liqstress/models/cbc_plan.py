@@ -26,6 +26,9 @@ Optional extensions (all optional, documented in ``docs/cbc.md``):
   lines with ``counted_in_horizon: false`` (the default, SPEC Part B) are shown but not used;
 * ``management_actions``: ``{id, amount, lead_days, capacity_per_day?}``; u taken on day t
   pays u on day ``t + lead_days``;
+* ``minimum_balance`` (default 0): cash the plan must keep at all times (a minimum operational
+  buffer plus an intraday requirement); survival to T then means ``B_t >= minimum_balance``
+  for every t <= T;
 * ``scenario`` + ``haircut_addons: {scenario: {asset_id_or_level: addon}}``: when
   ``scenario`` names a key of ``haircut_addons``, each addon is added to both the
   ``sale_discount`` and the ``repo_haircut`` of the matching asset lines (an asset-id key
@@ -161,6 +164,9 @@ class CBCPlan(_Strict):
     haircut_addons: dict[str, dict[str, float]] = Field(default_factory=dict)
     name: Optional[str] = None
     description: Optional[str] = None
+    minimum_balance: float = 0.0
+
+    _mb = field_validator("minimum_balance")(_nonneg)
 
     @model_validator(mode="after")
     def _consistent(self) -> "CBCPlan":

@@ -70,12 +70,19 @@ class CBCResult:
     memo_facilities: list[dict] = field(default_factory=list)
     info: dict = field(default_factory=dict)
 
+    @property
+    def censored(self) -> bool:
+        """The horizon reaches the end of the projection: the bank survives at least that long."""
+        return self.survival_days >= self.horizon_days
+
     def to_json(self, waterfall_survival_days: int | None = None) -> dict[str, Any]:
         """The ``liqstress cbc --json`` document (SPEC Part C) plus extra keys."""
         doc: dict[str, Any] = {
             "survival_days": int(self.survival_days),
             "waterfall_survival_days": None if waterfall_survival_days is None else int(waterfall_survival_days),
             "plan": [dict(a) for a in self.actions],
+            "censored": bool(self.censored),
+            "survival_text": survival_text(self.survival_days, self.horizon_days),
             "status": self.status,
             "horizon_days": int(self.horizon_days),
             "remaining_cbc": float(self.remaining_cbc),
@@ -87,6 +94,12 @@ class CBCResult:
             "seconds": float(self.seconds),
         }
         return doc
+
+
+def survival_text(days: int, horizon: int) -> str:
+    """How a survival horizon is printed everywhere (CLI, index, report, CSV): a horizon that
+    reaches the end of the projection is censored, ``">= 365 (whole projection)"``."""
+    return f">= {int(horizon)} (whole projection)" if int(days) >= int(horizon) else str(int(days))
 
 
 # ---------------------------------------------------------------------- flows
@@ -115,7 +128,7 @@ def flows(c: Compiled, x: np.ndarray, roll: np.ndarray) -> dict[str, np.ndarray]
         returned[g] = ret
         repaid += cash * ret
     hold = np.cumsum(used - returned, axis=1)
-    balance = c.opening + np.cumsum(cash_in - repaid - c.out)
+    balance = c.opening + c.floor + np.cumsum(cash_in - repaid - c.out)
     return {"cash_in": cash_in, "repaid": repaid, "used": used, "returned": returned, "hold": hold, "balance": balance}
 
 
@@ -239,4 +252,4 @@ def waterfall(plan: CBCPlan) -> CBCResult:
                    method="waterfall", info={})
 
 
-__all__ = ["CBCResult", "METHODS", "flows", "solve_plan", "waterfall"]
+__all__ = ["CBCResult", "METHODS", "flows", "solve_plan", "survival_text", "waterfall"]

@@ -52,6 +52,9 @@ class Compiled:
     s_tranche: np.ndarray  # (S,) tranche number 1..Q (0 if not a tranche)
     # memo: central-bank lines not counted in the horizon (shown only)
     memo_facilities: list[dict] = field(default_factory=list)
+    # survival floor (plan.minimum_balance): ``opening`` is the opening cash minus it, so that
+    # every solver's ``B_t >= 0`` means ``B_t + floor >= floor``; results add it back
+    floor: float = 0.0
 
     @property
     def S(self) -> int:
@@ -82,7 +85,8 @@ def tranche_prices(pi, avail: float) -> tuple[np.ndarray, float]:
 
 
 def compile_plan(plan: CBCPlan) -> Compiled:
-    """Flatten ``plan`` (scenario haircut add-ons applied; uncounted facilities to memo)."""
+    """Flatten ``plan`` (scenario haircut add-ons applied; uncounted facilities to memo; the
+    survival floor ``minimum_balance`` subtracted from the opening cash, see ``Compiled.floor``)."""
     H = plan.horizon_days
     g_id, g_type, g_level = [], [], []
     avail, cap, value, closed, term, roll = [], [], [], [], [], []
@@ -161,7 +165,7 @@ def compile_plan(plan: CBCPlan) -> Compiled:
     G = len(g_id)
     return Compiled(
         H=H,
-        opening=float(plan.opening_cash),
+        opening=float(plan.opening_cash) - float(plan.minimum_balance),
         out=np.asarray(plan.net_outflows, dtype=float),
         g_id=g_id,
         g_type=g_type,
@@ -179,6 +183,7 @@ def compile_plan(plan: CBCPlan) -> Compiled:
         s_width=np.asarray(s_width, dtype=float),
         s_tranche=np.asarray(s_tranche, dtype=int),
         memo_facilities=memo,
+        floor=float(plan.minimum_balance),
     )
 
 
