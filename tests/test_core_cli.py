@@ -125,6 +125,9 @@ def test_missing_file_and_unparsable(tmp_path):
     assert r.returncode == 2 and "mapping" in r.stderr
 
 
-def test_alpha_with_interbank_rejected():
-    r = run("robust", EX / "interbank_five.yaml", "--alpha", "0.5", "--json")
-    assert r.returncode == 2 and "alpha" in r.stderr and "Section 5" in r.stderr
+def test_alpha_with_interbank_is_the_unified_model():
+    # formerly rejected ("interbank exposures are modelled with alpha = 0"): now the unified model
+    r = run("clear", EX / "interbank_five.yaml", "--alpha", "0.5", "--early", "0.5,0.5,0.5,0.5,0.5", "--json")
+    assert r.returncode == 0, r.stderr
+    r = run("clear", EX / "interbank_five.yaml", "--alpha", "1.5", "--json")
+    assert r.returncode == 2 and "alpha" in r.stderr
