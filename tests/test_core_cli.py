@@ -26,7 +26,8 @@ def test_robust_json_contract():
     assert set(doc) >= {"Lambda", "banks"}
     assert len(doc["banks"]) == 8
     for b in doc["banks"]:
-        assert set(b) == {"name", "ell", "alpha_bar", "strategy", "worst_case_others", "worst_case_value"}
+        assert set(b) == {"name", "ell", "alpha_bar", "strategy", "worst_case_others", "worst_case_value", "method"}
+        assert b["method"] in ("closed form (10)", "closed form (11)")
         assert 0 <= b["strategy"] <= b["ell"] / 2 + 1e-12
     assert doc["Lambda"] == pytest.approx(sum(b["ell"] for b in doc["banks"]))
 
