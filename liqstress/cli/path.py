@@ -45,7 +45,7 @@ def path_cmd(
 
     from tqdm import tqdm
 
-    bar = tqdm(total=len(grid), desc=f"path {bank}", unit="alpha", leave=False, dynamic_ncols=True)
+    bar = tqdm(total=len(grid), desc=f"path {bank}", unit="alpha", leave=False, dynamic_ncols=True, disable=None)
     try:
         doc = alpha_path(sysm, bank, grid, tol=tol, time_limit=time_limit, inner_time_limit=min(60.0, time_limit),
                          on_row=lambda row: bar.update(1))

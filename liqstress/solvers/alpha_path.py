@@ -10,7 +10,9 @@ For bank i and each alpha of a grid:
 * the certified optimum of (7), strategy and value
   (:func:`liqstress.solvers.original.maximin_original`);
 * ``regret = v_opt - v_rob`` (>= 0 up to the tolerance) and ``conservatism = v_rob - vt``,
-  ``vt = min_{x_-i} Vt_i(x_i*, x_-i)`` the relaxed worst case.
+  ``vt = min_{x_-i} Vt_i(x_i*, x_-i)`` the relaxed worst case;
+* ``formula_4_4`` — what the Theorem 4.4 formula would give with this ell (equal to the
+  robust strategy wherever Theorem 4.4 applies; a reference curve in the unified model).
 
 ell = y(0) does not depend on alpha, nor does the tipping point alphabar_i = 1 - ell_i / Lambda
 of Theorem 4.4, so both are computed once.  A row is ``certified`` when v_rob, v_opt and vt are
@@ -91,9 +93,12 @@ def alpha_path(system: System, bank: Union[int, str], alphas: Sequence[float], t
     cl0 = clear(system, np.zeros(system.n))
     e = cl0.sales_t2
     Lam = float(e.sum())
+    from liqstress.solvers.robust import robust_permanent
+
     rows = []
     for a in alphas:
         row = _row(system.with_alpha(a), i, e, tol, time_limit, inner_time_limit)
+        row["formula_4_4"] = float(robust_permanent(system.c, e, a, system.f)[1][i])
         rows.append(row)
         if on_row is not None:
             on_row(row)
@@ -116,7 +121,7 @@ def _row(sysm: System, i: int, e: np.ndarray, tol: float, time_limit: float, inn
     row = {"alpha": sysm.alpha, "robust_strategy": None, "robust_method": None, "v_rob": None, "opt_strategy": None,
            "v_opt": None, "regret": None, "vt": None, "conservatism": None, "certified": False, "status": "", "seconds": 0.0}
     try:
-        rob = robust_bank(sysm, i, ell_vec=e, tol=min(1e-6, 0.01 * tol), time_limit=inner_time_limit)
+        rob = robust_bank(sysm, i, ell_vec=e, tol=min(1e-5, 0.1 * tol), time_limit=inner_time_limit)
         xs = rob["strategy"]
         row["robust_strategy"], row["robust_method"] = xs, rob["method"]
         vt, vt_cert = rob["vt"], rob["certified"]
@@ -126,10 +131,10 @@ def _row(sysm: System, i: int, e: np.ndarray, tol: float, time_limit: float, inn
             rr = inner_relaxed(sysm, i, xs, method="global", ell_vec=e, time_limit=inner_time_limit)
             vt, vt_cert = float(rr.value), bool(rr.certified)
         rin = inner_original(sysm, i, xs, "global", tol=min(1e-7, 0.05 * tol), ell_vec=e, time_limit=inner_time_limit)
+        row.update(v_rob=float(rin.value), vt=vt, conservatism=float(rin.value) - vt)
         opt = maximin_original(sysm, i, "global", tol=tol, ell_vec=e, time_limit=time_limit, inner_time_limit=inner_time_limit)
         row.update(
-            v_rob=float(rin.value), opt_strategy=float(opt.strategy), v_opt=float(opt.value), vt=vt,
-            regret=float(opt.value) - float(rin.value), conservatism=float(rin.value) - vt,
+            opt_strategy=float(opt.strategy), v_opt=float(opt.value), regret=float(opt.value) - float(rin.value),
             certified=bool(rin.certified and opt.certified and vt_cert),
         )
         parts = []
@@ -167,6 +172,9 @@ def plot_path(doc: dict, path, title: Optional[str] = None) -> None:
     ax1.plot(a, col("opt_strategy"), "s--", color="tab:red", ms=4, mfc="none", label="optimal strategy of (7)")
     if (~cert).any():
         ax1.plot(a[~cert], col("opt_strategy")[~cert], "x", color="k", ms=8, label="not certified")
+    f44 = col("formula_4_4") if all("formula_4_4" in r for r in rows) else None
+    if f44 is not None and np.nanmax(np.abs(f44 - col("robust_strategy"))) > 1e-6 * max(doc["ell"], 1e-12):
+        ax1.plot(a, f44, "-", color="0.6", lw=1.0, label="Theorem 4.4 formula (reference)")
     ax1.axhline(0.5 * doc["ell"], color="0.5", lw=0.8, ls=":", label=r"$\ell_i/2$")
     if doc.get("alpha_bar") is not None and 0 <= doc["alpha_bar"] <= 1:
         for ax in (ax1, ax2):

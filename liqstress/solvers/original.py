@@ -398,7 +398,7 @@ def gap_report(system: System, bank: Union[int, str], tol: float = 1e-4, alpha: 
     e = ell_of(sysm)
     from liqstress.solvers.robust_unified import robust_bank
 
-    rob = robust_bank(sysm, i, ell_vec=e, tol=min(1e-6, 0.01 * tol))  # closed form, or numeric (unified model)
+    rob = robust_bank(sysm, i, ell_vec=e, tol=min(1e-5, 0.1 * tol))  # closed form, or numeric (unified model)
     xs = rob["strategy"]
     vt_cert = rob["certified"]
     vt_solver = rob["vt_method"]

@@ -186,7 +186,7 @@ def claims_safe(system: System, payments0: Optional[np.ndarray] = None) -> np.nd
 
 
 def robust_strategies(system: System, alpha: Optional[float] = None, ell_vec: Optional[np.ndarray] = None,
-                      numeric: bool = True, max_banks: int = 8, tol: float = 1e-6, time_limit: float = 120.0,
+                      numeric: bool = True, max_banks: int = 8, tol: float = 1e-5, time_limit: float = 120.0,
                       progress: bool = False) -> RobustResult:
     """Robust optimal strategies of every bank, with the ``method`` that produced each.
 

@@ -31,7 +31,7 @@ def numeric_method(certified: bool, status: str) -> str:
     return "numeric (SCIP certified)" if certified else f"numeric (SCIP, not certified: {status})"
 
 
-def fill_numeric(system: System, res, banks: np.ndarray, enabled: bool = True, max_banks: int = 8, tol: float = 1e-6,
+def fill_numeric(system: System, res, banks: np.ndarray, enabled: bool = True, max_banks: int = 8, tol: float = 1e-5,
                  time_limit: float = 120.0, progress: bool = False):
     """Solve the relaxed max-min problem numerically for the banks flagged in ``banks`` and
     return a copy of the :class:`~liqstress.solvers.robust.RobustResult` ``res`` with their
@@ -78,10 +78,10 @@ def _bar(total: int, enabled: bool):
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, desc="robust (numeric, relaxed max-min)", unit="bank", leave=False, dynamic_ncols=True)
+    return tqdm(total=total, desc="robust (numeric, relaxed max-min)", unit="bank", leave=False, dynamic_ncols=True, disable=None)
 
 
-def robust_bank(system: System, i: int, ell_vec=None, tol: float = 1e-6, time_limit: float = 120.0) -> dict:
+def robust_bank(system: System, i: int, ell_vec=None, tol: float = 1e-5, time_limit: float = 120.0) -> dict:
     """Bank i's robust strategy with its relaxed worst-case value and how both were obtained.
 
     Closed forms (Theorem 4.4, Theorem 5.3) where they apply; otherwise the numeric solve of
