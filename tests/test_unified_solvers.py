@@ -200,9 +200,10 @@ def test_cli_robust_maximin_gap_on_unified_systems(tmp_path):
     doc = json.loads(r.stdout)
     assert doc["alpha"] == 0.75
     assert [b["method"] for b in doc["banks"]] == ["numeric (SCIP certified)", "closed form (14) (Theorem 4.4: claims safe)",
-                                                   "numeric (SCIP certified)"]
+                                                   "ell_i = 0 (x_i* = 0); value numeric (SCIP certified)"]
+    assert doc["banks"][2]["ell"] == 0 and doc["banks"][2]["strategy"] == 0
     r = runner.invoke(app, ["robust", str(small)])
-    assert r.exit_code == 0 and "method numeric (SCIP certified): B1, B3" in r.stdout
+    assert r.exit_code == 0 and "method numeric (SCIP certified): B1" in r.stdout
     r = runner.invoke(app, ["maximin", str(small), "--bank", "B1", "--problem", "original", "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout)["certified"] is True
     f = str(EX / "unified_four.yaml")

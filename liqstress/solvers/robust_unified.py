@@ -40,7 +40,7 @@ def fill_numeric(system: System, res, banks: np.ndarray, enabled: bool = True, m
     Only when ``enabled`` and ``system.n <= max_banks`` (the inner problem of (20) is an
     (n-1)-dimensional MINLP); otherwise the strategies stay NaN and ``method`` says why.
     """
-    from liqstress.solvers.relaxed import maximin_relaxed
+    from liqstress.solvers.relaxed import inner_relaxed, maximin_relaxed
 
     idx = np.flatnonzero(np.asarray(banks, dtype=bool))
     strategy = np.array(res.strategy, dtype=float)
@@ -58,11 +58,17 @@ def fill_numeric(system: System, res, banks: np.ndarray, enabled: bool = True, m
     n_cert = 0
     try:
         for i in idx:
-            r = maximin_relaxed(system, int(i), "global", tol=tol, ell_vec=np.asarray(res.ell, dtype=float), time_limit=time_limit)
-            strategy[i] = r.strategy
-            others[i] = float(np.sum(r.worst_case_others))
-            value[i] = r.value
-            methods[i] = numeric_method(r.certified, r.status)
+            e = np.asarray(res.ell, dtype=float)
+            if e[i] <= 0:  # nothing to sell early: x_i* = 0; only the relaxed worst case is numeric
+                r = inner_relaxed(system, int(i), 0.0, "global", tol=0.1 * tol, ell_vec=e, time_limit=time_limit)
+                strategy[i], others[i], value[i] = 0.0, float(r.x.sum() - r.x[i]), r.value
+                methods[i] = "ell_i = 0 (x_i* = 0); value " + numeric_method(r.certified, r.status)
+            else:
+                r = maximin_relaxed(system, int(i), "global", tol=tol, ell_vec=e, time_limit=time_limit)
+                strategy[i] = r.strategy
+                others[i] = float(np.sum(r.worst_case_others))
+                value[i] = r.value
+                methods[i] = numeric_method(r.certified, r.status)
             n_cert += bool(r.certified)
             if bar is not None:
                 bar.update(1)
@@ -85,19 +91,22 @@ def robust_bank(system: System, i: int, ell_vec=None, tol: float = 1e-5, time_li
     """Bank i's robust strategy with its relaxed worst-case value and how both were obtained.
 
     Closed forms (Theorem 4.4, Theorem 5.3) where they apply; otherwise the numeric solve of
-    the relaxed max-min problem for this bank only.  Returns ``{"strategy", "vt", "method",
-    "vt_method", "certified"}``: ``vt`` = min_{x_-i} Vt_i(x_i*, x_-i) (None when only the
-    strategy has a closed form, Theorem 5.3), ``certified`` whether ``vt`` is proven.
+    the relaxed max-min problem (:func:`fill_numeric`) for this bank only, whatever n.  Returns
+    ``{"strategy", "vt", "method", "vt_method", "certified"}``: ``vt`` = min_{x_-i} Vt_i(x_i*, x_-i)
+    (None when only the strategy has a closed form, Theorem 5.3), ``certified`` whether ``vt``
+    is proven.
     """
-    from liqstress.solvers.relaxed import maximin_relaxed
     from liqstress.solvers.robust import robust_strategies
 
     rob = robust_strategies(system, ell_vec=ell_vec, numeric=False)
-    method = rob.method[i]
-    if not method.startswith("not computed"):
-        vt = None if rob.worst_case_value is None else float(rob.worst_case_value[i])
-        return {"strategy": float(rob.strategy[i]), "vt": vt, "method": method,
-                "vt_method": "closed form (12)" if vt is not None else None, "certified": vt is not None}
-    r = maximin_relaxed(system, int(i), "global", tol=tol, ell_vec=np.asarray(rob.ell, dtype=float), time_limit=time_limit)
-    m = numeric_method(r.certified, r.status)
-    return {"strategy": float(r.strategy), "vt": float(r.value), "method": m, "vt_method": m, "certified": bool(r.certified)}
+    if rob.method[i].startswith("not computed"):
+        mask = np.zeros(system.n, dtype=bool)
+        mask[i] = True
+        rob = fill_numeric(system, rob, mask, max_banks=system.n, tol=tol, time_limit=time_limit)
+        m = rob.method[i]
+        return {"strategy": float(rob.strategy[i]), "vt": float(rob.worst_case_value[i]), "method": m,
+                "vt_method": m, "certified": "not certified" not in m}
+    m = rob.method[i]
+    vt = None if rob.worst_case_value is None else float(rob.worst_case_value[i])
+    return {"strategy": float(rob.strategy[i]), "vt": vt, "method": m,
+            "vt_method": "closed form (12)" if vt is not None else None, "certified": vt is not None}
