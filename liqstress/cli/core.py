@@ -16,11 +16,12 @@ def robust(
     alpha: Optional[float] = typer.Option(None, "--alpha", help="Permanent price impact in [0, 1] (default: the file's)."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
-    """Robust early-liquidation strategy of every bank (Theorem 4.4 / Theorem 5.3)."""
+    """Robust early-liquidation strategy of every bank (Theorem 4.4 / Theorem 5.3; numeric where
+    the unified model has no closed form — each bank's ``method`` says which)."""
     from liqstress.solvers.robust import robust_strategies
 
     sysm = load_system(system)
-    res = robust_strategies(sysm, alpha)
+    res = robust_strategies(sysm, alpha, progress=True)
     if res.worst_case_value is None:
         from liqstress.solvers.robust_values import interbank_worst_case_values
 
@@ -35,6 +36,12 @@ def robust(
         ["name", "ell", "alpha_bar", "strategy", "worst_case_others", "worst_case_value"],
         rows,
     )
+    by_method: dict = {}
+    for b in doc["banks"]:
+        by_method.setdefault(b["method"], []).append(b["name"])
+    for m, names in by_method.items():
+        shown = ", ".join(names[:8]) + (f" ... ({len(names)} banks)" if len(names) > 8 else "")
+        typer.echo(f"method {m}: {shown}")
     if res.value_note:
         typer.echo(res.value_note)
 

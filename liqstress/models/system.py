@@ -196,8 +196,6 @@ class System:
                 raise InputError("interbank", f"self-loop: bank {names[k]!r} cannot owe itself (L_ii = 0)")
             if M.nnz == 0:
                 M = None
-        if M is not None and alpha != 0.0:
-            raise InputError("alpha", "interbank exposures are modelled with alpha = 0 (Section 5 of the paper)")
         sysm = cls(names=names, c=c, s=s, L=L, f=f, alpha=float(alpha), Lmat=M, _index=index)
         if check_f:
             f.check_assumption(sysm.S)
@@ -246,8 +244,6 @@ class System:
             return self
         if not (math.isfinite(alpha) and 0.0 <= alpha <= 1.0):
             raise InputError("alpha", f"must be in [0, 1], got {alpha}")
-        if self.Lmat is not None and alpha != 0.0:
-            raise InputError("alpha", "interbank exposures are modelled with alpha = 0 (Section 5 of the paper)")
         return replace(self, alpha=float(alpha))
 
     def check_early(self, x: Any, field_name: str = "early") -> np.ndarray:

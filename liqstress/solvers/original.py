@@ -283,7 +283,7 @@ def _master_upper(system: System, i: int, e: np.ndarray, tol: float, time_limit:
 def maximin_original(system: System, bank: Union[int, str], method: str = "global", tol: float = 1e-4,
                      ell_vec: Optional[np.ndarray] = None, time_limit: float = 300.0, upper: Optional[str] = None,
                      inner_time_limit: float = 60.0, grid_points: int = 500_000) -> MaximinResult:
-    """``max_{x_i} min_{x_-i} V_i`` of (7) (with an interbank block: (15)/(17), alpha = 0).
+    """``max_{x_i} min_{x_-i} V_i`` of (7) (with an interbank block: (15)/(17), any alpha).
 
     ``global``: certified cutting planes (:mod:`liqstress.solvers.outer`): SCIP-certified inner
     values give the lower bound, the Lipschitz envelope (constant
@@ -385,9 +385,10 @@ def gap_report(system: System, bank: Union[int, str], tol: float = 1e-4, alpha: 
     """Relaxation gap of SPEC A.6 for bank i.
 
     ``v_opt`` = certified value of (7); ``v_rob`` = min_{x_-i} V_i at the robust strategy
-    x_i* (Theorem 4.4, or ell_i / 2 by Theorem 5.3), certified by SCIP; ``vt`` = the relaxed
-    worst case min_{x_-i} Vt_i(x_i*, .) — the closed-form value of (9), or for (20) the other
-    module's ``inner_relaxed``.  ``regret = v_opt - v_rob >= 0`` and ``conservatism = v_rob - vt``;
+    x_i* (Theorem 4.4, or ell_i / 2 by Theorem 5.3, or in the unified model the numeric
+    relaxed solution where no closed form applies; ``robust_method`` says which), certified by
+    SCIP; ``vt`` = the relaxed worst case min_{x_-i} Vt_i(x_i*, .) — the closed-form value of
+    (9), the numeric max-min value, or for (20) the other module's ``inner_relaxed``.  ``regret = v_opt - v_rob >= 0`` and ``conservatism = v_rob - vt``;
     the validity bound V_i >= min(Vt_i, L_i) (Proposition 4.3) only guarantees
     ``conservatism_capped = v_rob - min(vt, L_i) >= 0`` (``vt`` may exceed L_i).
     """
@@ -395,14 +396,14 @@ def gap_report(system: System, bank: Union[int, str], tol: float = 1e-4, alpha: 
     sysm = system.with_alpha(alpha)
     i = _bank(sysm, bank)
     e = ell_of(sysm)
-    from liqstress.solvers.robust import robust_strategies
+    from liqstress.solvers.robust_unified import robust_bank
 
-    rob = robust_strategies(sysm, ell_vec=e)
-    xs = float(rob.strategy[i])
-    vt_cert = True
-    vt_solver = "closed form (12)"
-    if rob.worst_case_value is not None:
-        vt = float(rob.worst_case_value[i])
+    rob = robust_bank(sysm, i, ell_vec=e, tol=min(1e-5, 0.1 * tol))  # closed form, or numeric (unified model)
+    xs = rob["strategy"]
+    vt_cert = rob["certified"]
+    vt_solver = rob["vt_method"]
+    if rob["vt"] is not None:
+        vt = rob["vt"]
     else:
         from liqstress.solvers.relaxed import inner_relaxed  # the relaxed problems' module
 
@@ -432,5 +433,6 @@ def gap_report(system: System, bank: Union[int, str], tol: float = 1e-4, alpha: 
         "v_opt_bounds": [opt.details.get("lower"), opt.details.get("upper")],
         "v_rob_gap": rob_in.gap,
         "vt_solver": vt_solver,
+        "robust_method": rob["method"],
         "seconds": time.perf_counter() - t0,
     }

@@ -98,7 +98,7 @@ class RelaxedProblem:
         xi = X[:, self.i]
         if not self.interbank:
             return c_i + xi * f(tot) + (e_i - xi) * f(self.Lam - (1.0 - self.alpha) * tot)
-        h = X * f(tot)[:, None] + (self.ell - X) * f(self.Lam - tot)[:, None]  # (18)
+        h = X * f(tot)[:, None] + (self.ell - X) * f(self.Lam - (1.0 - self.alpha) * tot)[:, None]  # (18)
         P = en_batch(self.pbar, self.PiT, self.system.c + h)
         return self.system.c[self.i] + h[:, self.i] + P @ self.PiT[self.i]
 
@@ -195,8 +195,9 @@ def _scip_inner(prob: RelaxedProblem, x_i: float, tol: float, time_limit: float)
     else:
         n = prob.system.n
         pbar, PiT = prob.pbar, prob.PiT
+        a1 = 1.0 - prob.alpha  # unified model: worst-case second-period price f(Lambda - (1 - alpha) X)
         F1 = _scip_f(m, f, X, x_i, x_i + W, "F1")
-        F2 = _scip_f(m, f, prob.Lam - X, prob.Lam - x_i - W, prob.Lam - x_i, "F2")
+        F2 = _scip_f(m, f, prob.Lam - a1 * X, prob.Lam - a1 * (x_i + W), prob.Lam - a1 * x_i, "F2")
         xs = {j: (xv[j] if j != i else x_i) for j in range(n)}
         P = {j: m.addVar(name=f"P{j}", lb=0.0, ub=float(pbar[j])) for j in range(n)}
         for j in range(n):
@@ -245,8 +246,9 @@ def _scip_master(prob: RelaxedProblem, cuts: list[np.ndarray], time_limit: float
         else:
             n = prob.system.n
             pbar, PiT = prob.pbar, prob.PiT
+            a1 = 1.0 - prob.alpha
             F1 = _scip_f(m, f, z + w, w, w + prob.ell_i, f"F1_{k}")
-            F2 = _scip_f(m, f, prob.Lam - z - w, prob.Lam - w - prob.ell_i, prob.Lam - w, f"F2_{k}")
+            F2 = _scip_f(m, f, prob.Lam - a1 * (z + w), prob.Lam - a1 * (w + prob.ell_i), prob.Lam - a1 * w, f"F2_{k}")
             xs = dict(zip(prob.others.tolist(), np.asarray(xo, float).tolist()))
             xs[i] = z
             P = {j: m.addVar(name=f"P{j}_{k}", lb=0.0, ub=float(pbar[j])) for j in range(n)}
@@ -354,7 +356,8 @@ def _local_inner(prob: RelaxedProblem, x_i: float, starts: int = 3) -> InnerResu
         if prob.interbank:
             x0f = x0.copy()
             x0f[prob.i] = x_i
-            m = inner_model_20(prob.system.c, prob.ell, prob.pbar, prob.PiT, prob.i, x_i, prob.system.f, x0=x0f)
+            m = inner_model_20(prob.system.c, prob.ell, prob.pbar, prob.PiT, prob.i, x_i, prob.system.f, x0=x0f,
+                               alpha=prob.alpha)
         else:
             m = inner_model_9(prob.system.c[prob.i], prob.ell, prob.i, x_i, prob.alpha, prob.system.f)
             for j in others:
