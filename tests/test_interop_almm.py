@@ -78,10 +78,12 @@ def test_stressed_ladder_reconciles_with_the_daily_series(combined):
 
 def test_contractual_ladder_totals(combined):
     s, a, df = combined
+    H = s.horizon_days
     tot = _row(df, "contractual", "Total outflows")[almm.BAND_COLUMNS].to_numpy(float)
     open_ = sum(l.amount for l in s.liabilities if l.maturities is None)
     mats = sum(m.amount for l in s.liabilities if l.maturities for m in l.maturities)
-    flows = sum(f.amount * len(range(f.day, s.horizon_days + 1, f.repeat_days or 10 ** 6))
+    # dated outflows: every `repeat_days` from `day` up to `until_day` (the horizon if not given)
+    flows = sum(f.amount * len(range(f.day, min(H, f.until_day or H) + 1, f.repeat_days or 10 ** 6))
                 for f in s.flows if f.direction == "outflow")
     assert tot.sum() == pytest.approx(open_ + mats + flows)
     assert tot[0] >= open_  # open-maturity balances are overnight
@@ -91,9 +93,50 @@ def test_contractual_ladder_totals(combined):
         "uninsured_deposits", "financial_institution") and l.maturities is None))
     sec = _row(df, "contractual", "Liabilities resulting from secured lending and capital market driven transactions")
     assert sec["0030 Greater than overnight up to 2 days"] == pytest.approx(500.0)  # repo_ust matures day 2
-    assert sec["0090 Greater than 7 days up to 2 weeks"] == pytest.approx(300.0)  # and day 9
-    cbc = _row(df, "contractual", "Cumulated counterbalancing capacity")
-    assert cbc[almm.INITIAL] == pytest.approx(cbc["0220 Greater than 5 years"])
+    # days 8-14: repo_ust 300 and repo_gse 300 on day 9, repo_rmbs 200 on day 14
+    assert sec["0090 Greater than 7 days up to 2 weeks"] == pytest.approx(300.0 + 300.0 + 200.0)
+    assert sec["0100 Greater than 2 weeks up to 3 weeks"] == pytest.approx(150.0)  # repo_corporates, day 21
+    assert sec["0110 Greater than 3 weeks up to 30 days"] == pytest.approx(200.0)  # central-bank operation, day 25
+
+
+def test_contractual_cbc_holds_unencumbered_units_and_gets_pledged_collateral_back(combined):
+    """Hand computation from examples/stress/midsize_bank.yaml: free units = amount - units pledged
+    to linked secured funding, valued at the best of (1 - sale_discount) and (1 - repo_haircut);
+    each linked line returns its pledged units pro rata to the amount repaid, in the band of the
+    maturity day."""
+    s, a, df = combined
+    c = df[df["basis"] == "contractual"].set_index("row")
+    l1 = c.loc["0750"]
+    assert l1[almm.INITIAL] == pytest.approx((6316 - 816) * 0.995)  # ust, 816 pledged to repo_ust
+    assert l1["0030 Greater than overnight up to 2 days"] == pytest.approx(816 * 500 / 800 * 0.995)  # day 2
+    assert l1["0090 Greater than 7 days up to 2 weeks"] == pytest.approx(816 * 300 / 800 * 0.995)  # day 9
+    l2a = c.loc["0820"]
+    assert l2a[almm.INITIAL] == pytest.approx((2820 - 320) * 0.97 + (1220 - 220) * 0.96)
+    assert l2a["0090 Greater than 7 days up to 2 weeks"] == pytest.approx(320 * 0.97)  # repo_gse, day 9
+    assert l2a["0110 Greater than 3 weeks up to 30 days"] == pytest.approx(220 * 0.96)  # central bank, day 25
+    l2b = c.loc["0860"]
+    assert l2b[almm.INITIAL] == pytest.approx((1450 - 250) * 0.92 + (1000 - 200) * 0.90 + 300 * 0.88)  # equities: sale only
+    assert l2b["0090 Greater than 7 days up to 2 weeks"] == pytest.approx(250 * 0.92)  # repo_rmbs, day 14
+    assert l2b["0100 Greater than 2 weeks up to 3 weeks"] == pytest.approx(200 * 0.90)  # repo_corporates, day 21
+    assert c.loc["0920"][almm.INITIAL] == pytest.approx(700 * 0.85)
+    assert c.loc["0740"][almm.INITIAL] == pytest.approx(4000.0) and c.loc["1000"][almm.INITIAL] == pytest.approx(500.0)
+    cum = c.loc["1080"]
+    total0 = sum(c.loc[k][almm.INITIAL] for k in ("0740", "0750", "0820", "0860", "0920", "1000"))
+    assert cum[almm.INITIAL] == pytest.approx(total0)
+    # every linked line is repaid in full by day 25: from band 0110 on, the CBC holds every unit
+    everything = (4000 + 6316 * 0.995 + 2820 * 0.97 + 1220 * 0.96 + 1450 * 0.92 + 1000 * 0.90 + 300 * 0.88
+                  + 700 * 0.85 + 500)
+    assert cum["0100 Greater than 2 weeks up to 3 weeks"] < everything - 200
+    for col in almm.BAND_COLUMNS[almm.BAND_COLUMNS.index("0110 Greater than 3 weeks up to 30 days"):]:
+        assert cum[col] == pytest.approx(everything)
+    # the survival floor: a memorandum row in both ladders, and the stressed cash balance stays at
+    # or above it at every band end inside the survival horizon
+    floor = _row(df, "contractual", "Survival floor kept in cash (minimum operational cash + intraday liquidity requirement)")
+    assert floor[almm.INITIAL] == pytest.approx(150 + 250)
+    bal = _row(df, "stressed", "Cash balance at band end")[almm.BAND_COLUMNS].to_numpy(float)
+    ends = np.array([b for *_, b in almm.BANDS])
+    inside = ends <= a.lp.survival_days
+    assert inside.sum() >= 5 and (bal[inside] >= 400 - 1e-6).all()
 
 
 def test_scenario_ladders_per_significant_currency():

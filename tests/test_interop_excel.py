@@ -35,6 +35,78 @@ def test_stress_file_to_workbook_and_back_is_identical(src, tmp_path):
     assert excel.read_stress_workbook(wb) == s
 
 
+def _every_new_field() -> dict:
+    """midsize_bank (linked secured funding, cash floors, action kinds, closed markets, l2b_rmbs)
+    plus the remaining optional fields set away from their defaults."""
+    import yaml
+
+    d = yaml.safe_load(MID.read_text())
+    d["cfp"]["runway_window_days"] = 15
+    d["liabilities"].append({"id": "repo_rmbs_sovereign", "category": "secured_funding", "amount": 50.0,
+                             "collateral_level": "L2B", "collateral_rmbs": True, "counterparty": "sovereign",
+                             "maturities": [{"day": 3, "amount": 50.0}]})
+    d["lcr"]["secured_transactions"] = [
+        {"id": "swap_out", "maturity_days": 7, "gave": {"level": "L2A", "value": 95.0, "asset": "gse_bonds"},
+         "received": {"level": "L1", "value": 90.0, "cash": True}},
+    ]
+    d["scenarios"][0]["closed_markets"] = ["equity", "term_funding"]
+    return d
+
+
+def test_every_field_of_treasury_files_round_trips(tmp_path):
+    s = load_stress(_every_new_field())
+    assert s.minimum_operational_cash > 0 and s.lcr.l2b_rmbs and s.scenarios[0].closed_markets
+    assert any(m.curtails for m in s.management_actions) and any(m.requires_markets for m in s.management_actions)
+    assert any(x.collateral for x in s.liabilities) and any(x.counterparty == "central_bank" for x in s.liabilities)
+    wb = excel.write_workbook(excel.model_doc(s), "stress", tmp_path / "s.xlsx")
+    assert excel.read_stress_workbook(wb) == s
+    plan = CBCPlan.from_dict({**CBCPlan.from_file(PLAN).model_dump(mode="python", exclude_none=True),
+                              "minimum_balance": 120.0})
+    wb = excel.write_workbook(excel.model_doc(plan), "plan", tmp_path / "p.xlsx")
+    assert excel.read_plan_workbook(wb) == plan
+
+
+def _model_fields(model, seen=None) -> set:
+    """(model, field) names of a pydantic model and every model nested in it."""
+    import typing
+
+    from pydantic import BaseModel
+
+    seen = set() if seen is None else seen
+    out = set()
+    if model in seen:
+        return out
+    seen.add(model)
+    for name, f in model.model_fields.items():
+        out.add((model.__name__, name))
+        stack = [f.annotation]
+        while stack:
+            t = stack.pop()
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                out |= _model_fields(t, seen)
+            stack.extend(typing.get_args(t))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["stress", "plan"])
+def test_workbook_layout_knows_every_field_of_the_file_models(kind):
+    """A field added to the stress-file (or plan-file) models must have a workbook column, or the
+    workbook would silently drop it: every field name appears in a sheet path or column path."""
+    from liqstress.models.stress_file import StressFile
+
+    root = StressFile if kind == "stress" else CBCPlan
+    specs = excel.STRESS_SHEETS if kind == "stress" else excel.PLAN_SHEETS
+    names = set(excel.SCENARIO_PARAMS) | {"run_off", "rates", "opening_cash", "gave", "received"}
+    for sp in specs:
+        names |= set(sp.path.split("."))
+        for c in sp.cols:
+            names |= set(c.path.split("."))
+    fields = _model_fields(root)
+    assert len(fields) > (60 if kind == "stress" else 20)
+    missing = sorted(f"{m}.{n}" for m, n in fields if n not in names)
+    assert missing == [], missing
+
+
 def test_file_to_xlsx_to_file_through_the_cli(tmp_path):
     wb, back = tmp_path / "s.xlsx", tmp_path / "back.yaml"
     assert _cli("template", "stress", "--from", str(TWO), "-o", str(wb)).returncode == 0

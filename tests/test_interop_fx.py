@@ -181,3 +181,51 @@ def test_report_json_currencies_and_nsfr(tmp_path):
     assert "# Currencies" in text and "## EUR" in text and "# Net Stable Funding Ratio (BCBS 295)" in text
     for name in ("idiosyncratic", "market_wide", "combined"):
         assert (tmp_path / f"two_{name}_c6601.csv").exists()
+
+
+# ---------------------------------------------------------------- currencies with the survival floor and linked collateral
+def _two_with_floor_and_links() -> dict:
+    d = _two()
+    d["minimum_operational_cash"] = 100.0
+    d["intraday_liquidity_requirement"] = 50.0
+    d["liabilities"] += [
+        # USD repo against EUR Bunds (cross-currency collateral) and an EUR repo against EUR covered bonds
+        {"id": "repo_usd_bunds", "category": "secured_funding", "amount": 110.0, "collateral": "bunds",
+         "collateral_units": 60.0, "maturities": [{"day": 5, "amount": 110.0}]},
+        {"id": "repo_eur_covered", "category": "secured_funding", "currency": "EUR", "amount": 40.0,
+         "collateral": "eur_covered", "collateral_units": 45.0, "maturities": [{"day": 12, "amount": 40.0}]},
+    ]
+    for sc in d["scenarios"][:2]:
+        sc["rollover"]["secured_funding"] = 0.5
+    return d
+
+
+def test_floor_and_pledged_units_across_currencies():
+    s = load_stress(_two_with_floor_and_links())
+    # all currencies: pledged units convert with their cbc line, so free units = (amount - pledged) * rate
+    r = 1.10 * 1.10  # market_wide EUR rate
+    agg = fx.aggregate(s, "market_wide")
+    free = agg.free_units()
+    assert free["bunds"] == pytest.approx((150 - 60) * r)
+    assert free["eur_covered"] == pytest.approx((100 - 45) * r)
+    assert free["ust"] == pytest.approx(5500)
+    assert agg.survival_floor() == pytest.approx(150.0)  # reporting-currency amount, not converted
+    # per currency: the floor stays with the reporting currency; the EUR book counts the Bunds
+    # pledged to the USD repo as encumbered; the USD repo keeps its para 115 rate (Level 1: 0%)
+    usd, eur = fx.sub_file(s, "USD"), fx.sub_file(s, "EUR")
+    assert usd.survival_floor() == pytest.approx(150.0) and eur.survival_floor() == 0.0
+    assert eur.free_units() == {"bunds": pytest.approx(90.0), "eur_covered": pytest.approx(55.0)}
+    repo = next(x for x in usd.liabilities if x.id == "repo_usd_bunds")
+    assert repo.collateral is None and usd.basel_rate(repo) == 0.0
+    assert next(x for x in eur.liabilities if x.id == "repo_eur_covered").collateral == "eur_covered"
+    plans = fx.currency_plans(s, "market_wide")
+    assert plans["USD"][2].minimum_balance == pytest.approx(150.0) and plans["EUR"][2].minimum_balance == 0.0
+    assert {a.id: a.encumbered for a in plans["EUR"][2].assets} == {"bunds": pytest.approx(60.0),
+                                                                    "eur_covered": pytest.approx(45.0)}
+    # the per-currency LCR runs on both sub-files (no dangling collateral link)
+    for sub in (usd, eur):
+        compute_lcr(sub, resolve(sub, "market_wide"))
+    cur = fx.currency_analysis(s, "market_wide")
+    assert set(cur) == {"USD", "EUR"}
+    # the EUR stand-alone horizon equals the single-currency LP of the EUR sub-file (no floor)
+    assert cur["EUR"].standalone_days == solve_plan(plans["EUR"][2]).survival_days

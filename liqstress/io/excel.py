@@ -8,7 +8,8 @@ problem is one :class:`~liqstress.errors.InputError` naming the sheet and the ce
 openpyxl engine.
 
 List cells: id lists (``overlay_of``, ``closed_sale``, ``closed_repo``, ``fx_swap_closed``,
-``closed_days``) are comma-separated; ``recovery_conditions`` holds one condition per line.
+``closed_markets``, ``requires_markets``, ``closed_days``, the setting ``lcr.l2b_rmbs``) are
+comma-separated; ``recovery_conditions`` holds one condition per line.
 """
 
 from __future__ import annotations
@@ -64,15 +65,20 @@ ASSET_COLS = (
 STRESS_SHEETS: tuple[Sheet, ...] = (
     Sheet("settings", "settings", "", (
         _c("name", S), _c("currency", S), _c("unit", S), _c("as_of", D), _c("horizon_days", I), _c("opening_cash", F),
+        _c("minimum_operational_cash", F), _c("intraday_liquidity_requirement", F),
         _c("description", S), _c("internal_minimum_days.idiosyncratic", I), _c("internal_minimum_days.market_wide", I),
         _c("internal_minimum_days.combined", I), _c("cfp.deposit_outflow_sigma_daily", F),
-        _c("lcr.internal_target", F), _c("lcr.base_lcr", F), _c("fx.significance", F),
+        _c("cfp.runway_window_days", I),
+        _c("lcr.internal_target", F), _c("lcr.base_lcr", F), _c("lcr.l2b_rmbs", IDS), _c("fx.significance", F),
         _c("nsfr.derivatives.assets", F), _c("nsfr.derivatives.liabilities", F),
         _c("nsfr.derivatives.gross_liabilities", F), _c("nsfr.description", S)),
         required=True, doc="one row per top-level setting: columns field, value"),
     Sheet("liabilities", "list", "liabilities", (
         _c("id", S, required=True), _c("category", S, required=True), _c("amount", F, required=True),
-        _c("collateral_level", S), _c("lcr_rate", F), _c("currency", S), _c("description", S)), required=True),
+        _c("collateral_level", S), _c("lcr_rate", F), _c("currency", S), _c("description", S),
+        _c("collateral", S, doc="cbc id of the collateral pledged (secured_funding)"),
+        _c("collateral_units", F, doc="units of that cbc line pledged"), _c("collateral_rmbs", B),
+        _c("counterparty", S, doc="market | central_bank | sovereign")), required=True),
     Sheet("maturities", "child", "liabilities.maturities", (
         _c("liability", S, required=True, doc="id of the liability"), _c("day", I, required=True),
         _c("amount", F, required=True))),
@@ -89,7 +95,7 @@ STRESS_SHEETS: tuple[Sheet, ...] = (
         _c("severity", S), _c("overlay_of", IDS), _c("internal_minimum_days", I), _c("closed_sale", IDS),
         _c("closed_repo", IDS), _c("unsecured_wholesale_open", B), _c("rating_downgrade_notches", I),
         _c("rating_day", I), _c("recovery_conditions", LINES), _c("fx_haircut_add", F), _c("fx_swap_closed", IDS),
-        _c("description", S)), required=True),
+        _c("description", S), _c("closed_markets", IDS, doc="unsecured_wholesale, term_funding, equity")), required=True),
     Sheet("run_off", "run_off", "scenarios.run_off", (
         _c("scenario", S, required=True), _c("category", S, required=True), _c("rate", F, required=True),
         _c("days", I, required=True), _c("front_share", F), _c("basis", S))),
@@ -106,7 +112,9 @@ STRESS_SHEETS: tuple[Sheet, ...] = (
     Sheet("management_actions", "list", "management_actions", (
         _c("id", S, required=True), _c("name", S), _c("impact", F, required=True), _c("lead_days", I, required=True),
         _c("spread_days", I), _c("feasibility", S, required=True), _c("pre_approved", B, required=True),
-        _c("phase", S), _c("currency", S), _c("description", S))),
+        _c("phase", S), _c("currency", S), _c("description", S),
+        _c("kind", S, doc="curtail_outflow | funding | asset_sale"), _c("curtails", S, doc="id of the outflow halted"),
+        _c("requires_markets", IDS, doc="unsecured_wholesale, term_funding, equity"))),
     Sheet("historical_events", "list", "historical_events", (
         _c("name", S, required=True), _c("year", I, required=True), _c("deposit_outflow_pct", F), _c("days", I),
         _c("wholesale_access", S), _c("note", S), _c("source", S))),
@@ -115,7 +123,8 @@ STRESS_SHEETS: tuple[Sheet, ...] = (
         _c("id", S, required=True), _c("maturity_days", I, required=True),
         _c("gave_level", S, "gave.level", True), _c("gave_value", F, "gave.value", True),
         _c("received_level", S, "received.level", True), _c("received_value", F, "received.value", True),
-        _c("currency", S))),
+        _c("currency", S), _c("gave_asset", S, "gave.asset"), _c("gave_cash", B, "gave.cash"),
+        _c("received_asset", S, "received.asset"), _c("received_cash", B, "received.cash"))),
     Sheet("fx_rates", "map", "fx", (_c("currency", S, required=True), _c("rate", F, "rates"),
                                      _c("opening_cash", F, "opening_cash"))),
     Sheet("fx_lines", "list", "fx.lines", (
@@ -134,7 +143,7 @@ STRESS_SHEETS: tuple[Sheet, ...] = (
 )
 PLAN_SHEETS: tuple[Sheet, ...] = (
     Sheet("settings", "settings", "", (_c("name", S), _c("horizon_days", I), _c("opening_cash", F), _c("scenario", S),
-                                       _c("description", S)), required=True,
+                                       _c("description", S), _c("minimum_balance", F)), required=True,
           doc="one row per top-level setting: columns field, value"),
     Sheet("net_outflows", "series", "net_outflows", (_c("day", I, required=True), _c("net_outflow", F, required=True)),
           required=True, doc="one row per day 1..horizon_days, in order"),
@@ -542,7 +551,9 @@ def _frames(doc: dict, specs: tuple) -> dict:
         rows: list[list] = []
         if sp.mode == "settings":
             rows = [[c.name, _cell_out(_get(doc, c.name), c.kind)] for c in sp.cols
-                    if _get(doc, c.name) is not None and not isinstance(_get(doc, c.name), (dict, list))]
+                    if _get(doc, c.name) is not None and not isinstance(_get(doc, c.name), dict)
+                    and (c.kind == IDS or not isinstance(_get(doc, c.name), list))]
+            rows = [r for r in rows if r[1] is not None]
             out[sp.name] = pd.DataFrame(rows, columns=["field", "value"], dtype=object)
             continue
         if sp.mode == "list":

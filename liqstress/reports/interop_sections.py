@@ -91,7 +91,10 @@ def ladder_markdown(ladder_files: dict) -> str:
     L = ["# Maturity Ladder (EBA ALMM C 66.01)", "",
          "Contractual and stressed maturity ladders in the time bands of template C 66.01 (Commission Implementing "
          "Regulation (EU) 2021/451, Annex XXII), for all currencies together and each significant currency, one CSV "
-         "per scenario:", ""]
+         "per scenario. Both ladders are before management actions. The contractual counterbalancing capacity holds "
+         "unencumbered units only; collateral pledged to linked secured funding re-enters it in the band where that "
+         "funding matures. A memorandum row holds the survival floor (minimum operational cash plus intraday "
+         "liquidity requirement) that the bank keeps in cash:", ""]
     L += [f"- {name}: [{fn}]({fn})" for name, fn in ladder_files.items()]
     return "\n".join(L + [""])
 

@@ -38,17 +38,21 @@ class Fmt:
         self.unit = unit
         self.dec = 1 if "bn" in unit.lower() or unit.strip().upper().endswith("B") else 0
 
+    def _z(self, x: float) -> float:
+        """An amount that rounds to zero prints as 0, never -0."""
+        return 0.0 if abs(x) < 0.5 * 10.0 ** -self.dec else x
+
     def m(self, x: float, tag: str) -> str:  # money
         if x is None or not math.isfinite(x):
             return f"n/a<sup>{tag}</sup>"
-        return f"{x:,.{self.dec}f}<sup>{tag}</sup>"
+        return f"{self._z(x):,.{self.dec}f}<sup>{tag}</sup>"
 
     def mu(self, x: float, tag: str) -> str:  # money with unit
         return f"{self.unit} {self.m(x, tag)}" if not self.unit.startswith("$") else self._dollar(x, tag)
 
     def _dollar(self, x: float, tag: str) -> str:
         suffix = self.unit[1:]
-        return f"${x:,.{self.dec}f}{suffix}<sup>{tag}</sup>"
+        return f"${self._z(x):,.{self.dec}f}{suffix}<sup>{tag}</sup>"
 
     @staticmethod
     def p(x: float, tag: str, dec: int = 1) -> str:  # percent

@@ -140,7 +140,8 @@ def _val(fac, v, f: Any) -> str:
     if fac.kind in ("run_off", "rollover", "inflow"):
         return f.p(v, "a" if v == fac.base else "d")
     if fac.kind == "haircut":
-        return f.n(f"{100 * v:+.0f} pts", "a" if v == fac.base else "d")
+        pts = 100 * v  # a whole number of points, else one decimal (-0.5 pts, never "-0 pts")
+        return f.n(f"{pts:+.0f} pts" if abs(pts - round(pts)) < 1e-9 else f"{pts:+.1f} pts", "a" if v == fac.base else "d")
     if fac.kind == "closure":
         return f.n("closed" if v >= 0.5 else "open", "a" if v == fac.base else "d")
     return f.n(f"{v:g} d", "a" if v == fac.base else "d")
@@ -405,9 +406,15 @@ def recovery_paragraph(sd, stress: StressFile, f: Any) -> str:
                  f"{f.n(H, 'i')}-day projection, by {f.mu(max(-x['last30'], 0.0), 'd')} a day over the last 30 days, "
                  f"to {f.mu(x['end'], 'd')}: no stabilisation is visible within the projection.")
     else:
+        flat = abs(x["pace"]) < 0.5 * 10.0 ** -getattr(f, "dec", 0)  # rounds to zero at the report's precision
         s.append(f"Liquid resources of {name} fall from {f.mu(x['start'], 'd')} to a trough of {f.mu(x['trough'], 'd')} on day "
-                 f"{f.n(x['trough_day'], 'd')}; after it contractual inflows exceed outflows by {f.mu(x['pace'], 'd')} a day "
-                 f"on average, reaching {f.mu(x['end'], 'd')} by day {f.n(H, 'i')}.")
+                 f"{f.n(x['trough_day'], 'd')}; "
+                 + (f"after it inflows and outflows about balance, and they stay at {f.mu(x['end'], 'd')} to day "
+                    f"{f.n(H, 'i')}." if flat else
+                    f"after it contractual inflows exceed outflows by {f.mu(x['pace'], 'd')} a day "
+                    f"on average, reaching {f.mu(x['end'], 'd')} by day {f.n(H, 'i')}." if x["pace"] > 0 else
+                    f"after it net outflows continue at {f.mu(-x['pace'], 'd')} a day on average, and they end at "
+                    f"{f.mu(x['end'], 'd')} on day {f.n(H, 'i')}."))
         if x["pace"] > 0 and x["trough"] < x["start"]:
             need = (x["start"] - x["trough"]) / x["pace"]
             back = x["trough_day"] + need

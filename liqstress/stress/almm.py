@@ -26,14 +26,27 @@ ladder at the scenario's stressed rates (the all-currency view of :mod:`liqstres
 
 * **Contractual ladder**: contractual maturities at 100% -- maturing liabilities on their
   maturity days, non-maturing (open-maturity) balances, committed facilities granted and
-  collateral calls overnight, dated flows on their days; counterbalancing capacity at its
-  initial stock (values after the file's haircuts, best of sale and repo).
+  collateral calls overnight, dated flows on their days (every dated outflow of the file,
+  including business-as-usual flows such as loan originations or dividends that a management
+  action could halt: the ladder is before management actions).  Counterbalancing capacity:
+  the initial stock holds the unencumbered units only (``amount - encumbered`` minus the units
+  pledged to secured funding linked to a cbc line), valued at the file's haircuts (best of
+  sale and repo); a linked secured funding line returns its collateral when it matures (the
+  pledged units pro rata to the amount repaid), shown as a positive change of the
+  collateral's row in the band of the maturity, so the cumulated CBC (row 1080) rises then.
 * **Stressed ladder**: the scenario's projected daily flows (run-off profiles, rollover,
   inflow haircuts) summed over each band; counterbalancing capacity: initial stock after the
   scenario's haircuts, then per band the value used by the CBC LP plan (negative) and
   returned by maturing repos; "cash raised" and "cash balance at band end" are memorandum
   rows, so that ``balance = opening cash + cumulated net gap + cash raised - repaid`` holds at
-  each band end (reconciled with the daily series in the tests).
+  each band end (reconciled with the daily series in the tests).  It is the LP plan without
+  management actions; collateral pledged to linked secured funding stays out of the CBC over
+  the whole projection, as in that plan.
+
+Both ladders carry a memorandum row with the survival floor (``minimum_operational_cash +
+intraday_liquidity_requirement``): cash that row 0740 includes but the bank keeps at all
+times; in the stressed ladder the cash balance stays at or above it up to the survival
+horizon.
 """
 
 from __future__ import annotations
@@ -137,16 +150,44 @@ def _cbc_stock(stress, plan) -> dict[str, float]:
     return st
 
 
+def _file_value(a) -> float:
+    """Cash per unit of a cbc line at the file's own haircuts: best of sale and repo."""
+    return max((1.0 - (a.sale_discount or 0.0)) if a.sale else 0.0, (1.0 - (a.repo_haircut or 0.0)) if a.repo else 0.0)
+
+
 def _file_stock(stress) -> dict[str, float]:
-    """CBC stock at the file's own haircuts (no scenario add-ons): best of sale and repo."""
+    """CBC initial stock at the file's own haircuts (no scenario add-ons): the unencumbered
+    units of each line (amount - encumbered - pledged to linked secured funding)."""
     st = {"cash": float(stress.opening_cash), "L1": 0.0, "L2A": 0.0, "L2B": 0.0, "non_HQLA": 0.0, "facility": 0.0}
+    free = stress.free_units()
     for a in stress.cbc:
-        best = max((1.0 - (a.sale_discount or 0.0)) if a.sale else 0.0, (1.0 - (a.repo_haircut or 0.0)) if a.repo else 0.0)
-        st[a.level] += a.available * best
+        st[a.level] += free[a.id] * _file_value(a)
     for f in stress.facilities:
         if f.is_counted():
             st["facility"] += f.amount * (1.0 - f.haircut)
     return st
+
+
+def returned_collateral(stress, span: int) -> dict[str, np.ndarray]:
+    """level -> (span,) value (file haircuts) of the collateral that linked secured funding
+    returns on each day: at each maturity, the line's ``collateral_units`` pro rata to the
+    amount repaid (days past ``span`` land on its last day)."""
+    by_id = {a.id: a for a in stress.cbc}
+    out: dict[str, np.ndarray] = {}
+    for line in stress.liabilities:
+        if line.collateral is None or not line.collateral_units or line.amount <= 0:
+            continue
+        a = by_id[line.collateral]
+        arr = out.setdefault(a.level, np.zeros(span))
+        for m in line.maturities or []:
+            arr[min(m.day, span) - 1] += float(line.collateral_units) * m.amount / line.amount * _file_value(a)
+    return out
+
+
+def _floor_row(floor: float) -> dict:
+    floor = float(floor)
+    return _row("MEMO", "", "Survival floor kept in cash (minimum operational cash + intraday liquidity requirement)",
+                np.full(len(BANDS), floor), floor)
 
 
 def contractual(stress) -> pd.DataFrame:
@@ -176,11 +217,16 @@ def contractual(stress) -> pd.DataFrame:
     rows = _flow_rows(out_b, in_b)
     st = _file_stock(stress)
     zero = np.zeros(len(BANDS))
+    back = {k: band_sum(v) for k, v in returned_collateral(stress, span).items()}
+    change = zero.copy()
     for code, item, key in CBC_ROWS:
-        rows.append(_row("3 COUNTERBALANCING CAPACITY", code, item, zero, st[key]))
+        v = back.get(key, zero)
+        change += v
+        rows.append(_row("3 COUNTERBALANCING CAPACITY", code, item, v, st[key]))
     total = sum(st.values())
     rows.append(_row("3 COUNTERBALANCING CAPACITY", "1080", "Cumulated counterbalancing capacity",
-                     np.full(len(BANDS), total), total))
+                     total + np.cumsum(change), total))
+    rows.append(_floor_row(stress.survival_floor()))
     df = pd.DataFrame(rows)
     df.insert(0, "basis", "contractual")
     return df
@@ -217,6 +263,7 @@ def stressed(stress, proj, plan, result) -> pd.DataFrame:
     bal = band_end(result.balances)
     bal[[a > H for _, _, a, _ in BANDS]] = np.nan
     rows.append(_row("MEMO", "", "Cash balance at band end", bal, float(plan.opening_cash)))
+    rows.append(_floor_row(plan.minimum_balance))
     df = pd.DataFrame(rows)
     df.insert(0, "basis", "stressed")
     return df

@@ -114,11 +114,15 @@ def _scaled_asset(a, r: float):
 def convert(stress: StressFile, rates: dict[str, float]) -> StressFile:
     """Every amount in the reporting currency at ``rates`` (no re-validation: the source was valid)."""
     r = lambda x: rates[code_of(stress, x)]  # noqa: E731
+    by_id = {a.id: a for a in stress.cbc}
     liabs = []
     for x in stress.liabilities:
         k = r(x)
         mats = None if x.maturities is None else [m.model_copy(update={"amount": m.amount * k}) for m in x.maturities]
-        liabs.append(x.model_copy(update={"amount": x.amount * k, "maturities": mats, "currency": None}))
+        upd = {"amount": x.amount * k, "maturities": mats, "currency": None}
+        if x.collateral is not None:  # pledged units scale with their cbc line (the line's currency)
+            upd["collateral_units"] = float(x.collateral_units or 0.0) * r(by_id[x.collateral])
+        liabs.append(x.model_copy(update=upd))
     flows = [x.model_copy(update={"amount": x.amount * r(x), "currency": None}) for x in stress.flows]
     cbc = [_scaled_asset(a, r(a)) for a in stress.cbc]
     fac = [x.model_copy(update={"amount": x.amount * r(x), "currency": None}) for x in stress.facilities]
@@ -145,19 +149,42 @@ def aggregate(stress: StressFile, scenario: Optional[str]) -> StressFile:
 
 
 def sub_file(stress: StressFile, code: str) -> StressFile:
-    """The items of currency ``code``, in that currency (Basel LCR and CBC plan per currency)."""
+    """The items of currency ``code``, in that currency (Basel LCR and CBC plan per currency).
+
+    The survival floor (``minimum_operational_cash + intraday_liquidity_requirement``) is an
+    amount of the reporting currency: only the reporting currency's sub-file keeps it.  Secured
+    funding whose collateral is a cbc line of another currency: the collateral's sub-file counts
+    the pledged units as encumbered, and the funding's sub-file keeps the para 115 rate of the
+    collateral (its level and RMBS status) without the link."""
     keep = lambda xs: [x for x in xs if code_of(stress, x) == code]  # noqa: E731
-    cbc = keep(stress.cbc)
-    ids = {a.id for a in cbc}
+    ids = {a.id for a in keep(stress.cbc)}
+    abroad: dict[str, float] = {}  # cbc id of this currency -> units pledged by other currencies' lines
+    liabs = []
+    for x in stress.liabilities:
+        mine = code_of(stress, x) == code
+        if x.collateral is not None and mine != (x.collateral in ids):
+            if not mine:
+                abroad[x.collateral] = abroad.get(x.collateral, 0.0) + float(x.collateral_units or 0.0)
+                continue
+            x = x.model_copy(update={"collateral": None, "collateral_units": None,
+                                     "collateral_rmbs": x.collateral in stress.lcr.l2b_rmbs})
+        if mine:
+            liabs.append(x)
+    cbc = [a if a.id not in abroad else a.model_copy(update={"encumbered": min(a.amount, a.encumbered + abroad[a.id])})
+           for a in keep(stress.cbc)]
+    flow_ids = {f.id for f in keep(stress.flows)}
+    acts = [m for m in keep(stress.management_actions) if m.curtails is None or m.curtails in flow_ids]
     lcr = stress.lcr.model_copy(update={
         "secured_transactions": keep(stress.lcr.secured_transactions),
         "l2b_haircuts": {k: v for k, v in stress.lcr.l2b_haircuts.items() if k in ids},
+        "l2b_rmbs": [k for k in stress.lcr.l2b_rmbs if k in ids],
     })
-    return stress.model_copy(update={
-        "liabilities": keep(stress.liabilities), "flows": keep(stress.flows), "cbc": cbc,
-        "facilities": keep(stress.facilities), "management_actions": keep(stress.management_actions),
-        "lcr": lcr, "opening_cash": opening_cash(stress, code), "currency": code,
-    })
+    upd = {"liabilities": liabs, "flows": keep(stress.flows), "cbc": cbc,
+           "facilities": keep(stress.facilities), "management_actions": acts,
+           "lcr": lcr, "opening_cash": opening_cash(stress, code), "currency": code}
+    if code != stress.currency:
+        upd.update(minimum_operational_cash=0.0, intraday_liquidity_requirement=0.0)
+    return stress.model_copy(update=upd)
 
 
 def liability_shares(stress: StressFile) -> dict[str, float]:
