@@ -229,3 +229,28 @@ def test_floor_and_pledged_units_across_currencies():
     assert set(cur) == {"USD", "EUR"}
     # the EUR stand-alone horizon equals the single-currency LP of the EUR sub-file (no floor)
     assert cur["EUR"].standalone_days == solve_plan(plans["EUR"][2]).survival_days
+
+
+def test_scenario_analyses_of_the_report_run_on_the_all_currency_file():
+    """Reconciliation, cliffs and sensitivities use the file the scenario was analysed on (all
+    currencies at its stressed rates), not the per-currency source: the reconciliation's cash
+    column sums to the projection's 30-day net outflow and its LCR column to the stress LCR's,
+    and the sensitivities' tightest-day surplus at the scenario values is that of the LP plan."""
+    from liqstress.reports.data import collect
+    from liqstress.stress.reconcile import totals
+    from liqstress.stress.survival import cash_shortfall
+
+    s = load_stress(TWO)
+    d = collect(s, reverse=False, sensitivities=True)
+    for sd in d.scenarios:
+        a = sd.a
+        assert sd.stress == fx.aggregate(s, sd.name)
+        cash, lcr = totals(sd.recon)
+        assert cash == pytest.approx(float(a.proj.daily["net_outflows"].iloc[:30].sum()), rel=1e-9)
+        assert lcr == pytest.approx(a.lcr.net_outflows, rel=1e-9)
+        assert a.censored and sd.sensitivities
+        assert sd.sensitivities[0].surplus == pytest.approx(-cash_shortfall(a.plan, a.horizon_days), rel=1e-9)
+    mw = next(sd for sd in d.scenarios if sd.name == "market_wide")
+    eur = next(r for r in mw.recon if r.item == "corporate_eur")
+    p30 = mw.a.res.run_off["corporate_nonoperational"].cumulative(30)
+    assert eur.cash == pytest.approx(1500 * 1.10 * 1.10 * p30)  # EUR 1,500 at the stressed rate 1.21

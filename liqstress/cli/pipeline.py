@@ -12,7 +12,8 @@ command exits 1 if any step failed):
 4. ``cbc``     — CBC plan of ``examples/plans/treasury_plan.yaml`` (exact horizon vs
    waterfall): ``cbc/plan.json``, ``cbc/actions.csv``, ``cbc/deployment.csv``, ``cbc/chart.png``;
 5. ``stress``  — the stress report of ``examples/stress/midsize_bank.yaml``:
-   ``stress/report.md``, ``stress/report.html`` and its PNGs;
+   ``stress/report.md``, ``stress/report.html``, its PNGs (cash, CBC, tornado) and CSVs (daily
+   series, sensitivities, EBA C 66.01 maturity ladder, summary);
 
 and ``DIR/README.md`` (index of outputs and key numbers) plus ``DIR/pipeline.json``.
 """
@@ -228,13 +229,17 @@ def step_stress(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult
     outputs += sorted(d.glob("*.csv"))
     outputs = list(dict.fromkeys(Path(p).resolve() for p in outputs))
     r = StepResult("stress", Path(res.markdown).exists() and Path(res.html).exists(), outputs=outputs)
-    r.key = {"stress file": path.name, "base LCR": doc.get("base_lcr")}
+    pct = lambda x: "-" if x is None or not math.isfinite(x) else f"{100 * x:.1f}%"  # noqa: E731
+    r.key = {"stress file": path.name, "base LCR": pct(doc.get("base_lcr"))}
     for sc in doc["scenarios"]:
         H = sc["horizon_days"]
-        r.key[f"{sc['name']}: survival LP / waterfall / internal min (days)"] = (
+        r.key[f"{sc['name']}: survival LP / waterfall / with actions / internal min (days)"] = (
             f"{survival_text(sc['survival_days'], H)} / {survival_text(sc['waterfall_survival_days'], H)} / "
-            f"{sc['internal_minimum_days']}")
-        r.key[f"{sc['name']}: stress LCR"] = sc["stress_lcr"]
+            f"{survival_text(sc['survival_days_with_actions'], H)} / {sc['internal_minimum_days']}")
+        short = (sc.get("shortfall_to_minimum") or {}).get("amount") or 0.0
+        if short > 0:
+            r.key[f"{sc['name']}: cash short of the internal minimum"] = f"{short:,.4g} {doc.get('unit', '')}".strip()
+        r.key[f"{sc['name']}: stress LCR"] = pct(sc["stress_lcr"])
     fails = [c["item"] for c in doc["checklist"] if c["status"] == "fail"]
     r.key["checklist"] = f"{len(doc['checklist']) - len(fails)}/{len(doc['checklist'])} pass"
     if fails:

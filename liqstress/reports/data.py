@@ -110,6 +110,7 @@ class ScenarioData:
     sensitivities: list = field(default_factory=list)  # sensitivity.Sensitivity (empty: not run)
     fragility: list = field(default_factory=list)  # sensitivity.Fragility
     escalation: list = field(default_factory=list)  # cfp.escalation
+    stress: Optional[StressFile] = None  # the file this scenario ran on: all currencies at its stressed FX rates
 
     @property
     def censored(self) -> bool:
@@ -254,6 +255,7 @@ def collect(stress: StressFile, method: str = "bisection", reverse: bool = True,
     bind = binding([x.lcr for x in analyses.values()])
     out = []
     for name, sa in analyses.items():
+        agg = fx.aggregate(stress, name)  # what ``analyse`` ran on (the file itself if single-currency)
         if sa.wf.survival_days >= sa.lp.survival_days:
             dep = deployment(sa.plan, sa.wf, "waterfall")
         else:
@@ -266,17 +268,18 @@ def collect(stress: StressFile, method: str = "bisection", reverse: bool = True,
         if reverse:
             tick()
         sd = ScenarioData(sa, dep, rs, driver(base, sa.lcr), total, l1, err, _binding_constraint(sa, dep))
+        sd.stress = agg
         sd.lines_of_defence = _lines_of_defence(sa, dep)
         sd.currencies = fx.currency_analysis(stress, name, method=method)
         sd.shortfall = shortfall_summary(sa.plan, sa.internal_minimum, sa.horizon)
         sd.shortfall_actions = shortfall_summary(sa.plan_actions, sa.internal_minimum, sa.lp_actions.survival_days)
-        sd.cliffs = cliff_effects(stress, sa.res, sa.plan, sa.horizon, method=method)
+        sd.cliffs = cliff_effects(agg, sa.res, sa.plan, sa.horizon, method=method)
         tick()
-        sd.recon = reconcile(stress, sa.res, sa.lcr)
+        sd.recon = reconcile(agg, sa.res, sa.lcr)
         sd.escalation = escalation(sa.cfp)
         if sensitivities:
-            sd.sensitivities = one_factor(stress, sa.res, sa.horizon, method=method, progress=tick)
-            sd.fragility = headroom_fragility(stress, sa.res, sd.sensitivities, sa.horizon, sa.internal_minimum,
+            sd.sensitivities = one_factor(agg, sa.res, sa.horizon, method=method, progress=tick)
+            sd.fragility = headroom_fragility(agg, sa.res, sd.sensitivities, sa.horizon, sa.internal_minimum,
                                               method=method)
             tick()
         out.append(sd)

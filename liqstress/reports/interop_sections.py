@@ -19,6 +19,7 @@ def currency_markdown(d, f) -> str:
     src = d.source if d.source is not None else d.stress
     if not any(sd.currencies for sd in d.scenarios):
         return ""
+    from liqstress.solvers.cbc import survival_text
     from liqstress.stress import fx
 
     shares = fx.liability_shares(src)
@@ -45,7 +46,7 @@ def currency_markdown(d, f) -> str:
             if r is None:
                 continue
             H = r.horizon_days
-            days = lambda x: f.n(f"≥{H}" if x >= H else x, "d")  # noqa: E731
+            days = lambda x: f.n(survival_text(x, H), "d")  # noqa: E731  censored: ">= H (whole projection)"
             used = "; ".join(f"{u['line']} {f.m(u['units'], 'd')} {u['sell']} (days {f.n(u['first_day'], 'd')}–"
                              f"{f.n(u['last_day'], 'd')})" for u in r.fx_used) or "none"
             fxs = fx.fx_scenario(src, sd.name)

@@ -239,7 +239,7 @@ def _overlay_basis(stress: StressFile, r, cat: str) -> str:
 
 
 def scenario_section(sd: ScenarioData, d: ReportData, f: Fmt, figs: dict[str, str]) -> str:
-    a, r, st = sd.a, sd.a.res, d.stress
+    a, r, st = sd.a, sd.a.res, sd.stress or d.stress  # all currencies at the scenario's stressed rates
     H, T, M = a.horizon_days, a.horizon, a.internal_minimum
     name = r.name
     lab = lambda key: story.source_label(r, key)  # noqa: E731
@@ -605,7 +605,7 @@ class ReportOutput:
         st = d.stress
         sc = []
         for sd in d.scenarios:
-            row = scenario_json(sd, st)
+            row = scenario_json(sd, sd.stress or st)
             row["currencies"] = _currencies_json(d, sd)
             sc.append(row)
         return {
@@ -625,8 +625,13 @@ def _currencies_json(d: ReportData, sd: ScenarioData) -> dict:
     if sd.currencies:
         return {c: r.to_json() for c, r in sd.currencies.items()}
     a = sd.a
+    from liqstress.solvers.cbc import survival_text
+
     return {d.stress.currency: {"survival_days": a.lp.survival_days, "censored": a.lp.survival_days >= a.horizon_days,
-                                "stress_lcr": a.lcr.lcr}}
+                                "survival_text": survival_text(a.lp.survival_days, a.horizon_days),
+                                "stress_lcr": a.lcr.lcr, "standalone_survival_days": a.lp.survival_days,
+                                "liability_share": 1.0, "hqla": a.lcr.hqla, "net_outflows_30d": a.lcr.net_outflows,
+                                "fx_used": []}}
 
 
 def _slug(name: str) -> str:

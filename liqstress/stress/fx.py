@@ -221,7 +221,10 @@ class CurrencyResult:
         return self.survival_days >= self.horizon_days
 
     def to_json(self) -> dict:
-        return {"survival_days": self.survival_days, "censored": self.censored, "stress_lcr": self.stress_lcr,
+        from liqstress.solvers.cbc import survival_text
+
+        return {"survival_days": self.survival_days, "censored": self.censored,
+                "survival_text": survival_text(self.survival_days, self.horizon_days), "stress_lcr": self.stress_lcr,
                 "standalone_survival_days": self.standalone_days, "liability_share": self.share,
                 "hqla": self.lcr.hqla, "net_outflows_30d": self.lcr.net_outflows, "fx_used": self.fx_used}
 
