@@ -15,7 +15,7 @@ import typer
 from liqstress.cli._common import guarded, print_json, render_table
 from liqstress.errors import InputError
 
-sweep_app = typer.Typer(name="sweep", help="Parameter sweeps (relaxation gap of SPEC A.6).", no_args_is_help=True)
+sweep_app = typer.Typer(name="sweep", help="Parameter sweeps (relaxation gap of SPEC A.6).", no_args_is_help=True, rich_markup_mode=None)
 
 
 def parse_sizes(text: str) -> list[int]:

@@ -54,7 +54,7 @@ DEFAULT_TRANCHES = 20
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=False, strict=True)
 
 
 def _unit_interval(v: Optional[float]) -> Optional[float]:

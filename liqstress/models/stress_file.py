@@ -88,7 +88,7 @@ def basel_outflow_rate(category: str, collateral_level: Optional[str]) -> float:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=True, strict=True)
 
 
 def _finite(v: float) -> float:
@@ -163,7 +163,7 @@ class Flow(_Strict):
     kind: FlowKind = "other"
     amount: float
     day: Optional[int] = Field(default=None, ge=1)
-    date: Optional[_dt.date] = None
+    date: Optional[_dt.date] = Field(default=None, strict=False)
     repeat_days: Optional[int] = Field(default=None, ge=1)
     until_day: Optional[int] = Field(default=None, ge=1)
     lcr_rate: Optional[float] = None
@@ -381,7 +381,7 @@ class StressFile(_Strict):
     name: str = Field(min_length=1)
     currency: str = "USD"
     unit: str = "$M"
-    as_of: Optional[_dt.date] = None
+    as_of: Optional[_dt.date] = Field(default=None, strict=False)  # JSON gives dates as strings
     horizon_days: int = Field(default=180, ge=1, le=1095)
     opening_cash: float
     internal_minimum_days: InternalMinimum = Field(default_factory=InternalMinimum)

@@ -21,7 +21,7 @@ from typing import Any, Literal, Optional, Sequence
 import numpy as np
 import scipy.sparse as sp
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from liqstress.errors import InputError
 from liqstress.models.files import read_document, validation_error
@@ -30,7 +30,8 @@ from liqstress.models.inverse_demand import InverseDemand, from_dict
 
 # --------------------------------------------------------------------------- file schema
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=True)
+    # strict: a boolean or a string is not a number (``alpha: true`` is rejected, not read as 1)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=True, strict=True)
 
 
 def _finite_nonneg(v: float, what: str = "amount") -> float:
@@ -59,6 +60,12 @@ class InverseDemandSpec(_Strict):
         if v is not None and (not math.isfinite(v) or not 0 < v <= 1):
             raise ValueError(f"must be in (0, 1] (Assumption 4.1(iii)), got {v}")
         return v
+
+    @model_validator(mode="after")
+    def _gamma_only_for_power(self) -> "InverseDemandSpec":
+        if self.gamma is not None and self.kind != "power":
+            raise ValueError(f"gamma: only the power inverse demand has gamma; {self.kind} takes beta only")
+        return self
 
 
 class BankSpec(_Strict):
