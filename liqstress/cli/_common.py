@@ -200,7 +200,7 @@ def exit_if_uncertified(certified: bool, status: str, allow: bool, what: str = "
     certified, unless ``allow`` (``--allow-uncertified``)."""
     if certified or allow:
         return
-    fail(f"{what} is NOT certified (status {status}); the output above is a feasible, not a proven, answer; "
+    fail(f"{what} is NOT certified (status {status}): the printed value is not proven optimal; "
          f"pass --allow-uncertified to accept it with exit status 0", EXIT_UNCERTIFIED)
 
 
@@ -269,8 +269,7 @@ class Progress:
 
     def __init__(self, total: Optional[int], desc: str, unit: str = "step", enabled: Optional[bool] = None):
         if enabled is None:
-            env = os.environ.get("LIQSTRESS_PROGRESS")
-            enabled = (env == "1") if env in ("0", "1") else sys.stderr.isatty()
+            enabled = progress_enabled()
         self._bar = None
         if enabled:
             from tqdm import tqdm
@@ -298,6 +297,25 @@ class Progress:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def progress_enabled() -> bool:
+    """Progress output goes to stderr when it is a terminal (``LIQSTRESS_PROGRESS=1``/``0``
+    forces it on/off)."""
+    env = os.environ.get("LIQSTRESS_PROGRESS")
+    return (env == "1") if env in ("0", "1") else sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def spinner(text: str) -> Iterator[None]:
+    """An animated status line with elapsed time on stderr during one long solve (rich)."""
+    if not progress_enabled():
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(text, spinner="dots"):
+        yield
 
 
 def progress(total: Optional[int], desc: str, unit: str = "step", enabled: Optional[bool] = None) -> Progress:

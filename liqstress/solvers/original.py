@@ -367,8 +367,15 @@ def maximin_original(system: System, bank: Union[int, str], method: str = "globa
         _, xs, _, _, _ = robust_permanent(system.c, e, system.alpha, system.f)
         starts = [float(xs[i])]
     seeds = np.array([e, np.zeros_like(e)])
+    def refine(z):  # a tighter inner gap at a point where the outer bounds stall (outer.certified_outer)
+        r = _inner_global(system, i, z, e, 1e-3 * tol_in, inner_time_limit, False)
+        if r.status in ("encoding_mismatch", "bound_violation") or not math.isfinite(r.value):
+            raise SolverFailure("scip", r.status, f"inner problem at x_i={z:.6g}")
+        return r
+
     res = certified_outer(system, i, e, inner, tol, upper=up, start=starts, time_limit=time_limit, seeds=seeds,
-                          master_upper=_master_upper(system, i, e, tol, inner_time_limit) if up == "master" else None)
+                          master_upper=_master_upper(system, i, e, tol, inner_time_limit) if up == "master" else None,
+                          refine=refine)
     r = res["inner"]
     status = "optimal" if res["certified"] else res["reason"]
     if res["reason"] == "certified" and not r.certified:
@@ -428,6 +435,8 @@ def gap_report(system: System, bank: Union[int, str], tol: float = 1e-4, alpha: 
         "conservatism_capped": rob_in.value - min(vt, float(sysm.pbar[i])),
         "liabilities": float(sysm.pbar[i]),
         "certified": bool(opt.certified and rob_in.certified and vt_cert),
+        "v_opt_status": opt.status,
+        "v_rob_status": rob_in.status,
         "tolerance": tol,
         "v_opt_bounds": [opt.details.get("lower"), opt.details.get("upper")],
         "v_rob_gap": rob_in.gap,
