@@ -165,21 +165,11 @@ def fmt_days(days: Optional[int], horizon: Optional[int] = None, censored: Optio
     return f">={horizon if horizon is not None else days}" if cen else str(int(days))
 
 
-_TAG = re.compile(r"<sup>([a-z])</sup>")
-
-
 def split_provenance(text: str) -> tuple[str, list[dict]]:
-    """``"87<sup>d</sup> days"`` -> (``"87 days"``, ``[{"value": "87", "tag": "d"}]``): report
-    text without its provenance tags, and the tagged values as a separate list (tags ``i``
-    input, ``a`` assumed, ``d`` derived)."""
-    tags = []
-    pos = 0
-    for m in _TAG.finditer(text):
-        before = text[pos:m.start()]
-        tok = re.search(r"([^\s(]+)$", before)
-        tags.append({"value": tok.group(1).rstrip(",;") if tok else "", "tag": m.group(1)})
-        pos = m.end()
-    return _TAG.sub("", text), tags
+    """See :func:`liqstress.reports.formatting.split_provenance`."""
+    from liqstress.reports.formatting import split_provenance as _split
+
+    return _split(text)
 
 
 # =========================================================================== certification
@@ -313,8 +303,12 @@ def spinner(text: str) -> Iterator[None]:
         yield
         return
     from rich.console import Console
+    from rich.progress import Progress as _RichProgress
+    from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Console(stderr=True).status(text, spinner="dots"):
+    with _RichProgress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                       console=Console(stderr=True), transient=True) as bar:
+        bar.add_task(text, total=None)
         yield
 
 

@@ -98,7 +98,9 @@ def step_gap(out: Path, quick: bool, examples: Path = EXAMPLES, systems: Optiona
     csv_path.unlink(missing_ok=True)  # a pipeline run is a fresh study, not a resume
     syslist = random_systems(seed, systems, [banks])
     tasks = make_tasks(syslist, "global", report=report or DEFAULT_REPORT)
-    summ = run_sweep(tasks, csv_path, workers=workers, progress=False, plots=False)
+    from liqstress.cli._common import progress_enabled
+
+    summ = run_sweep(tasks, csv_path, workers=workers, progress=progress_enabled(), plots=False)
     rows = summ.rows
     failed = [r for r in rows if not is_ok(r)]
     warnings = []
@@ -195,7 +197,7 @@ def step_cbc(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult:
     (d / "plan.json").write_text(json.dumps(_jsonable(doc), indent=2))
     pd.DataFrame(res.actions, columns=["day", "asset", "action", "amount", "cash"]).to_csv(d / "actions.csv", index=False)
     res.deployment.to_csv(d / "deployment.csv")
-    write_chart(d / "chart.png", res, base)
+    write_chart(d / "chart.png", res, base, plan.unit)
     r = StepResult("cbc", True, outputs=[d / "plan.json", d / "actions.csv", d / "deployment.csv", d / "chart.png"])
     r.key = {
         "plan": path.name,
@@ -346,7 +348,7 @@ def write_index(out: Path, results: list[StepResult], total: float, quick: bool)
 
 
 def pipeline(
-    out: Path = typer.Option(..., "--out", help="Output folder (created; existing files are overwritten)."),
+    out: Path = typer.Option(..., "-o", "--out", help="Output folder (created; existing files are overwritten)."),
     quick: bool = typer.Option(False, "--quick", help="Smaller gap study and figures (for CI)."),
     only: Optional[str] = typer.Option(None, "--only", help="Comma-separated subset of steps: robust,gap,figures,cbc,stress."),
     examples: Path = typer.Option(EXAMPLES, "--examples", help="Folder with systems/eight_banks.yaml, plans/treasury_plan.yaml, stress/midsize_bank.yaml."),

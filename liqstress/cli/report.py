@@ -1,4 +1,4 @@
-"""``liqstress report STRESS -o OUT.md``: the narrative liquidity stress report (SPEC Part B/C)."""
+"""``liqstress report STRESS -o OUT.md``: the narrative liquidity stress report (docs/stress.md)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from liqstress.cli._common import guarded, print_json, render_table
+from liqstress.cli._common import (check_output_path, fmt_days, fmt_percent, guarded, print_json, render_table, spinner,
+                                   write_outputs_atomically)
 
 
 def report(
@@ -18,22 +19,32 @@ def report(
 ) -> None:
     """Stress liquidity narratives: survival horizons, CBC deployment, CFP, stress LCR, checklist."""
     from liqstress.errors import InputError
+    from liqstress.models.stress_file import load_stress
     from liqstress.reports.narrative import write_report
 
     if method not in ("bisection", "milp"):
-        raise InputError("method", f"must be bisection or milp, got {method!r}")
+        raise InputError("--method", f"must be bisection or milp, got {method!r}")
     if out.suffix.lower() != ".md":
-        raise InputError("out", f"must end in .md, got {out.name!r}")
-    res = write_report(stress, out, method=method, reverse=not no_reverse)
-    doc = res.summary()
+        raise InputError("--out", f"must end in .md, got {out.name!r}")
+    check_output_path(out, "--out")
+    model = load_stress(stress)  # the whole input is validated before any work or output
+    with write_outputs_atomically(out.parent, "--out") as stage, spinner(f"report: {stress.name} (every scenario) ..."):
+        res = write_report(model, stage / out.name, method=method, reverse=not no_reverse)
+        doc = res.summary()
+    final = str(out.parent)  # paths in the summary: where the files are now, not the stage
+    doc["report"], doc["html"] = str(out), str(out.with_suffix(".html"))
+    doc["figures"] = [str(Path(final) / Path(p).name) for p in doc["figures"]]
     if json_out:
         print_json(doc)
         return
-    rows = [[s["name"], s["survival_days"], s["waterfall_survival_days"], s["survival_days_with_actions"],
-             s["internal_minimum_days"], s["stress_lcr"]] for s in doc["scenarios"]]
-    render_table(f"{doc['stress']} -> {out}", ["scenario", "LP days", "waterfall", "w/ actions", "min days", "LCR"], rows)
+    rows = [[s["name"], fmt_days(s["survival_days"], s["horizon_days"]),
+             fmt_days(s["waterfall_survival_days"], s["horizon_days"]),
+             fmt_days(s["survival_days_with_actions"], s["horizon_days"]),
+             s["internal_minimum_days"], fmt_percent(s["stress_lcr"])] for s in doc["scenarios"]]
+    render_table(f"{doc['stress']} -> {out}", ["scenario", "LP days", "waterfall", "w/ actions", "min days", "stress LCR"], rows)
+    typer.echo(f"base LCR {fmt_percent(doc.get('base_lcr'))}; '>=H' marks a horizon censored at the end of the H-day projection")
     failed = [c["item"] for c in doc["checklist"] if c["status"] == "fail"]
-    typer.echo(f"checklist: {10 - len(failed)}/10 pass" + (f"; failing: {'; '.join(failed)}" if failed else ""))
+    typer.echo(f"checklist: {len(doc['checklist']) - len(failed)}/{len(doc['checklist'])} pass" + (f"; failing: {'; '.join(failed)}" if failed else ""))
 
 
 def register(app: typer.Typer) -> None:

@@ -26,6 +26,7 @@ Optional extensions (all optional, documented in ``docs/cbc.md``):
   lines with ``counted_in_horizon: false`` (the default, SPEC Part B) are shown but not used;
 * ``management_actions``: ``{id, amount, lead_days, capacity_per_day?}``; u taken on day t
   pays u on day ``t + lead_days``;
+* ``unit``: the currency unit of every amount (``"$M"``, ``"EUR bn"``), shown on charts;
 * ``scenario`` + ``haircut_addons: {scenario: {asset_id_or_level: addon}}``: when
   ``scenario`` names a key of ``haircut_addons``, each addon is added to both the
   ``sale_discount`` and the ``repo_haircut`` of the matching asset lines (an asset-id key
@@ -160,6 +161,7 @@ class CBCPlan(_Strict):
     haircut_addons: dict[str, dict[str, float]] = Field(default_factory=dict)
     name: Optional[str] = None
     description: Optional[str] = None
+    unit: Optional[str] = None  # currency unit of amounts and cash, shown on charts (e.g. "$M")
 
     @model_validator(mode="after")
     def _consistent(self) -> "CBCPlan":

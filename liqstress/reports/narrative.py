@@ -21,6 +21,7 @@ from liqstress.models.stress_file import PHASE_LABEL, PHASES, StressFile, load_s
 from liqstress.reports import charts
 from liqstress.reports.checklist import Check, evaluate
 from liqstress.reports.data import ReportData, ScenarioData, collect
+from liqstress.reports.formatting import embed_images, split_provenance
 from liqstress.stress.projection import bucketed
 
 TYPE_LABEL = {"idiosyncratic": "Idiosyncratic", "market_wide": "Market-wide", "combined": "Combined"}
@@ -507,7 +508,9 @@ class ReportOutput:
                 "lcr_driver": sd.lcr_driver[0],
                 "cfp_activation": a.cfp.activation,
                 "reverse_stress_multiplier": None if sd.reverse is None else sd.reverse.multiplier,
-                "binding_constraint": sd.binding_constraint,
+                # plain text; the provenance of its numbers in a separate field (no markup in JSON)
+                "binding_constraint": split_provenance(sd.binding_constraint)[0],
+                "binding_constraint_provenance": split_provenance(sd.binding_constraint)[1],
             })
         return {
             "stress": d.stress.name, "unit": d.stress.unit, "base_lcr": d.base_lcr.lcr,
@@ -562,7 +565,7 @@ def write_report(source: Any, out_md: str | Path, method: str = "bisection", rev
     text = document(d, figs, checks)
     out_md.write_text(text)
     html_path = out_md.with_suffix(".html")
-    body = md_lib.markdown(text, extensions=["tables"])
+    body = embed_images(md_lib.markdown(text, extensions=["tables"]), out_md.parent)  # one self-contained file
     html_path.write_text(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + stress.name + "</title>"
         "<style>body{font-family:sans-serif;max-width:1100px;margin:auto;line-height:1.45}"

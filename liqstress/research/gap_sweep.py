@@ -600,8 +600,12 @@ def run_sweep(
 
 # =============================================================================== plots
 def plot_paths(out: Path) -> dict[str, Path]:
+    """PNG paths named after the whole output file (``gap.csv`` -> ``gap_csv_regret_hist.png``),
+    so a Parquet run never overwrites the plots of a CSV run with the same stem."""
     out = Path(out)
     stem = out.with_suffix("")
+    if out.suffix:
+        stem = Path(f"{stem}_{out.suffix.lstrip('.').lower()}")
     return {
         "regret_hist": Path(f"{stem}_regret_hist.png"),
         "gap_vs_alpha": Path(f"{stem}_gap_vs_alpha.png"),
@@ -647,7 +651,9 @@ def summary_plots(rows: Sequence[dict], out: Path) -> list[Path]:
                 ax.scatter(xs[unc] - jitter, regret[unc], s=40, facecolors="none", edgecolors="red", label="not certified")
             ax.legend(fontsize=8)
             if key == "gap_vs_n":
-                ax.set_xticks(sorted({int(v) for v in xs if np.isfinite(v)}))
+                ns = sorted({int(v) for v in xs if np.isfinite(v)})
+                ax.set_xticks(ns)
+                ax.set_xlim(min(ns) - 0.75, max(ns) + 0.75)  # readable with a single n too
         ax.set_xlabel(label)
         ax.set_ylabel("value gap")
         ax.set_title("Relaxation gap " + ("against alpha" if key == "gap_vs_alpha" else "against n"))
