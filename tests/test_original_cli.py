@@ -1,4 +1,4 @@
-"""`liqstress maximin` / `liqstress gap`: JSON contract of SPEC Part C, exit codes 2 and 3."""
+"""`liqstress maximin` / `liqstress gap`: JSON contract of docs/model.md §9.3, exit codes 2 and 3."""
 
 import json
 import os

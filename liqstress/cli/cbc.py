@@ -4,7 +4,7 @@
                        [--csv PLAN.csv] [--deployment-csv FILE] [--chart FILE.png]
 
 ``--json`` prints ``{"survival_days", "waterfall_survival_days", "plan": [{"day", "asset",
-"action", "amount", "cash"}], ...}`` (SPEC Part C; extra keys: status, horizon_days,
+"action", "amount", "cash"}], ...}`` (docs/model.md §9.3; extra keys: status, horizon_days,
 remaining_cbc, management_actions, rolls, facilities_not_counted, method, solver, seconds,
 waterfall_remaining_cbc, scenario).
 """

@@ -63,7 +63,7 @@ def generate_cmd(
     gamma: float = typer.Option(2.5, "--gamma", help="scale-free: degree tail exponent (> 2)."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout (a summary of what was written)."),
 ) -> None:
-    """Generate a random interbank system (SPEC Part C system file) with realistic balance sheets."""
+    """Generate a random interbank system (system file, docs/model.md §7.1) with realistic balance sheets."""
     from liqstress.networks.generators import KINDS, generate
 
     if kind not in KINDS:
@@ -130,7 +130,7 @@ def convert_cmd(
     source: str = typer.Argument(..., help="System file or neva pair BALANCE.csv:EXPOSURES.csv."),
     output: str = typer.Option(..., "-o", "--out", help="System file (.yaml/.yml/.json) or BALANCE.csv:EXPOSURES.csv."),
 ) -> None:
-    """Convert between system files (SPEC Part C) and neva-style CSV pairs."""
+    """Convert between system files (docs/model.md §7.1) and neva-style CSV pairs."""
     from liqstress.networks.io import load_any
 
     _targets(output)

@@ -5,7 +5,7 @@ command exits 1 if any step failed):
 
 1. ``robust``  — robust strategies (Theorem 4.4) of ``examples/systems/eight_banks.yaml``:
    table on stdout, ``robust/robust.csv`` and ``robust/robust.json``;
-2. ``gap``     — a small relaxation-gap study (SPEC A.6): random systems x banks with the
+2. ``gap``     — a small relaxation-gap study (docs/model.md §4): random systems x banks with the
    certified global method; a task whose global solve fails is retried with the local
    method and marked as such (never silently certified): ``gap/gap.csv`` + 3 PNG;
 3. ``figures`` — the paper figures (the ``liqstress figures`` command's function): ``figures/``;
@@ -84,7 +84,7 @@ def step_robust(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult
 
 def step_gap(out: Path, quick: bool, examples: Path = EXAMPLES, systems: Optional[int] = None, banks: Optional[int] = None,
              seed: int = 2026, workers: int = 1, report: Optional[str] = None) -> StepResult:
-    """Small relaxation-gap study (SPEC A.6) with the certified global method (3 systems x 3
+    """Small relaxation-gap study (docs/model.md §4) with the certified global method (3 systems x 3
     banks; 2 x 2 with ``quick``); failed global solves are retried with the local method
     (reported, never certified).  ``report`` replaces the global gap function (tests)."""
     from liqstress.research.gap_sweep import DEFAULT_REPORT, is_ok, make_tasks, run_sweep, summary_stats
@@ -229,11 +229,14 @@ def step_stress(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult
     outputs += sorted(d.glob("*.csv"))
     outputs = list(dict.fromkeys(Path(p).resolve() for p in outputs))
     r = StepResult("stress", Path(res.markdown).exists() and Path(res.html).exists(), outputs=outputs)
-    r.key = {"stress file": path.name, "base LCR": doc.get("base_lcr")}
+    from liqstress.cli._common import fmt_days, fmt_percent
+
+    r.key = {"stress file": path.name, "base LCR": fmt_percent(doc.get("base_lcr"))}
     for sc in doc["scenarios"]:
-        r.key[f"{sc['name']}: survival LP / waterfall / internal min (days)"] = (
-            f"{sc['survival_days']} / {sc['waterfall_survival_days']} / {sc['internal_minimum_days']}")
-        r.key[f"{sc['name']}: stress LCR"] = sc["stress_lcr"]
+        H = sc["horizon_days"]
+        r.key[f"{sc['name']}: survival LP / waterfall / internal min (days; >=H: censored at the projection end)"] = (
+            f"{fmt_days(sc['survival_days'], H)} / {fmt_days(sc['waterfall_survival_days'], H)} / {sc['internal_minimum_days']}")
+        r.key[f"{sc['name']}: stress LCR"] = fmt_percent(sc["stress_lcr"])
     fails = [c["item"] for c in doc["checklist"] if c["status"] == "fail"]
     r.key["checklist"] = f"{len(doc['checklist']) - len(fails)}/{len(doc['checklist'])} pass"
     if fails:
@@ -288,8 +291,10 @@ def _one_line(err: BaseException) -> str:
 
 
 def _fmt(v: Any) -> str:
+    from liqstress.cli._common import fmt_number
+
     if isinstance(v, float):
-        return "-" if not math.isfinite(v) else f"{v:.6g}"
+        return "-" if not math.isfinite(v) else fmt_number(v)
     return "-" if v is None else str(v)
 
 

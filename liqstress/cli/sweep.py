@@ -1,4 +1,4 @@
-"""``liqstress sweep gap``: the relaxation-gap study of SPEC A.6 over many systems.
+"""``liqstress sweep gap``: the relaxation-gap study of docs/model.md §4 over many systems.
 
 Thin layer over :mod:`liqstress.research.gap_sweep` (tasks, executors, resumable output,
 plots) and :mod:`liqstress.research.random_systems` (the documented random generator).
@@ -15,7 +15,7 @@ import typer
 from liqstress.cli._common import check_output_path, guarded, print_json, render_table
 from liqstress.errors import InputError
 
-sweep_app = typer.Typer(name="sweep", help="Parameter sweeps (relaxation gap of SPEC A.6).", no_args_is_help=True, rich_markup_mode=None)
+sweep_app = typer.Typer(name="sweep", help="Parameter sweeps (relaxation gap of docs/model.md §4).", no_args_is_help=True, rich_markup_mode=None)
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -77,7 +77,7 @@ def gap(
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
     json_out: bool = typer.Option(False, "--json", help="Summary as one JSON document on stdout."),
 ) -> None:
-    """Relaxation gap per bank: v_opt (7), v_rob, vt, regret and conservatism (SPEC A.6)."""
+    """Relaxation gap per bank: v_opt (7), v_rob, vt, regret and conservatism (docs/model.md §4)."""
     from liqstress.research.gap_sweep import check_output, run_sweep, summary_stats
 
     if workers < 1:
@@ -114,7 +114,7 @@ def gap(
         + (f", {summ.rate:.2f} tasks/s" if summ.computed else "")
     )
     render_table(
-        "Relaxation gap summary (SPEC A.6)",
+        "Relaxation gap summary (docs/model.md §4)",
         ["rows", "solved", "certified", "max_regret", "mean_regret", "max_cons_capped", "mean_cons_capped"],
         [[stats["rows"], stats["solved"], stats["certified"], stats["max_regret"], stats["mean_regret"], stats["max_conservatism_capped"], stats["mean_conservatism_capped"]]],
     )

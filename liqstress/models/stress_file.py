@@ -1,8 +1,8 @@
-"""Stress file: the full liquidity stress input of SPEC Part B (format documented in docs/stress.md).
+"""Stress file: the full liquidity stress input of docs/model.md §6 (format documented in docs/stress.md).
 
 A stress file (YAML or JSON) holds the balance sheet seen by the liquidity stress engine:
 liabilities by run-off category, dated contractual flows, the counterbalancing capacity (CBC)
-inventory -- whose entries carry exactly the asset fields of the CBC plan file of SPEC Part C --,
+inventory -- whose entries carry exactly the asset fields of the CBC plan file of docs/model.md §7.2 --,
 committed / central-bank facilities, the scenarios (idiosyncratic, market-wide, and combined
 derived as the overlay of the two), the contingency funding plan (CFP) triggers and phases,
 management actions, internal minimum survival horizons, historical reference events and the
@@ -179,7 +179,7 @@ class Flow(_Strict):
         return self
 
 
-#: One line of the CBC inventory: the asset model of the CBC plan file (SPEC Part C) itself, so
+#: One line of the CBC inventory: the asset model of the CBC plan file (docs/model.md §7.2) itself, so
 #: the fields are the same by construction (id, level, amount, sale_discount, repo_haircut,
 #: daily_capacity, settlement_days, sale, repo and the plan file's optional extensions).
 CBCAsset = AssetLine
@@ -187,7 +187,7 @@ CBCAsset = AssetLine
 
 class Facility(_Strict):
     """Committed line received or central-bank facility.  Central-bank facilities are shown but
-    not counted in the survival horizon unless ``counted: true`` (seed guideline, SPEC Part B)."""
+    not counted in the survival horizon unless ``counted: true`` (docs/model.md §6.2)."""
 
     id: str = Field(min_length=1)
     kind: Literal["committed_line", "central_bank"]

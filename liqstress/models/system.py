@@ -1,6 +1,6 @@
 """Financial systems: banks, inverse demand, permanent impact alpha, interbank liabilities.
 
-SPEC Part A.1 / Part C.  A :class:`System` holds numpy arrays vectorised over banks:
+docs/model.md §2.1 and §7.1.  A :class:`System` holds numpy arrays vectorised over banks:
 ``c`` liquid assets, ``s`` illiquid units, ``L`` liabilities (external liabilities ``b`` when
 there is an interbank block), the inverse demand ``f``, ``alpha`` and, optionally, the
 interbank liability matrix ``Lmat`` (``Lmat[i, j]`` owed by i to j, scipy.sparse CSR).
@@ -91,7 +91,7 @@ class BankSpec(_Strict):
     def _pos(cls, v: float) -> float:
         _finite_nonneg(v)
         if v <= 0:
-            raise ValueError(f"must be > 0 (s_i > 0, SPEC A.1), got {v}")
+            raise ValueError(f"must be > 0 (s_i > 0, docs/model.md §2.1), got {v}")
         return v
 
 
@@ -128,7 +128,7 @@ class SystemFile(_Strict):
 # --------------------------------------------------------------------------- System
 @dataclass(frozen=True)
 class System:
-    """A financial system (SPEC A.1), vectorised over banks (immutable: ``pbar`` and ``Pi`` are
+    """A financial system (docs/model.md §2.1), vectorised over banks (immutable: ``pbar`` and ``Pi`` are
     computed once per instance and cached).
 
     ``L`` is the total liabilities of each bank when there is no interbank block, and the
@@ -175,7 +175,7 @@ class System:
                 raise InputError(f"banks[{int(neg.argmax())}].{fname}", f"must be >= 0 (got {arr[neg.argmax()]})")
         if (s <= 0).any():
             k = int((s <= 0).argmax())
-            raise InputError(f"banks[{k}].illiquid", f"must be > 0 (s_i > 0, SPEC A.1), got {s[k]}")
+            raise InputError(f"banks[{k}].illiquid", f"must be > 0 (s_i > 0, docs/model.md §2.1), got {s[k]}")
         if not (math.isfinite(alpha) and 0.0 <= alpha <= 1.0):
             raise InputError("alpha", f"must be in [0, 1], got {alpha}")
         if names is None:
@@ -374,7 +374,7 @@ def _fast_from_doc(doc: Any) -> System:
 
 
 def system_from_dict(doc: Any) -> System:
-    """Validate a parsed system file (SPEC Part C) and build a :class:`System`.
+    """Validate a parsed system file (docs/model.md §7.1) and build a :class:`System`.
 
     Well-formed documents take a vectorised path (a 1e5-bank / 1e6-exposure file in seconds);
     anything unusual goes through the pydantic schema, which produces the one-line message.

@@ -16,7 +16,7 @@ neva-style CSV (the input format of the NEVA package, Barucca et al. 2020 / Bard
   and columns in the order of the balance-sheet file.  Note the matrix is the *transpose*
   of liqstress' ``Lmat`` (debtor x creditor).
 
-System files (SPEC Part C) are read by :func:`liqstress.models.system.load_system` and
+System files (docs/model.md §7.1) are read by :func:`liqstress.models.system.load_system` and
 written by :meth:`System.save`; :func:`load_any` accepts either a system file or a
 ``BALANCE_SHEETS.csv:EXPOSURES.csv`` pair.
 """
@@ -230,7 +230,7 @@ def load_any(spec: str | Path, **kw: Any) -> System:
 
 
 def save_system(system: System, path: str | Path, fast_json: Optional[bool] = None) -> None:
-    """Write a system file (SPEC Part C; JSON if the suffix is .json, YAML otherwise).
+    """Write a system file (docs/model.md §7.1; JSON if the suffix is .json, YAML otherwise).
 
     Large systems are written with a streaming JSON writer (same document as
     :meth:`System.save`, much faster than building a million dicts)."""

@@ -1,4 +1,4 @@
-"""The seed's Validation Checklist (seed 001), evaluated item by item with the reason."""
+"""The validation checklist of docs/model.md §6.6, evaluated item by item with the reason."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def evaluate(d: ReportData) -> list[Check]:
             neg.append(s.name)
     ok4 = worst <= 1e-6 * max(1.0, st.opening_cash) and not neg
     out.append(Check(ITEMS[3], ok4,
-                     "the LP plans were replayed with SPEC Part C cash semantics: the cumulative cash position stays >= 0 "
+                     "the LP plans were replayed with the cash semantics of docs/model.md §6.3: the cumulative cash position stays >= 0 "
                      f"on every day up to the stated horizon and the LP certifies day horizon+1 infeasible "
                      f"(max replay difference {worst:.2e})" if ok4 else
                      f"replay mismatch {worst:.3g} or negative cash before the horizon in {', '.join(neg)}"))

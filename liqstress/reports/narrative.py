@@ -1,10 +1,10 @@
-"""Narrative stress report (seed 001 "Output Specification"): Markdown + HTML + PNG figures.
+"""Narrative stress report (structure: docs/model.md §6.6): Markdown + HTML + PNG figures.
 
-For each scenario the sections of the seed's Output Specification, in that order: Scenario
+For each scenario the sections of docs/model.md §6.6, in that order: Scenario
 Summary, Cash Flow Impact (30-Day Horizon), Survival Horizon, Counterbalancing Capacity
 Deployment, CFP Trigger Status, Stress LCR, Management Actions, Recovery Path (plus Residual
-Risk from Step 7).  Narrative paragraphs are generated from the numbers in the style of the
-seed's examples.  Every number carries a tag: ``i`` input (read from the file), ``a`` assumed
+Risk from Step 7).  Narrative paragraphs are generated from the numbers in the style of
+ILAAP stress narratives.  Every number carries a tag: ``i`` input (read from the file), ``a`` assumed
 (a scenario / behavioural assumption of the file), ``d`` derived (computed by liqstress).
 Then the reverse stress test, historical reference events and the Validation Checklist.
 """
@@ -292,7 +292,7 @@ def scenario_section(sd: ScenarioData, d: ReportData, f: Fmt, figs: dict[str, st
           f"- Internal minimum: {f.n(M, 'i')} days",
           f"- Headroom: {head}",
           f"- Binding constraint: {sd.binding_constraint}",
-          "- Confidence: deterministic given the file's assumptions; the LP horizon is the exact optimum of SPEC Part C "
+          "- Confidence: deterministic given the file's assumptions; the LP horizon is the exact optimum of the CBC LP (docs/model.md §6.3) "
           "(bisection over LP feasibility, HiGHS); sensitivity is given by the reverse stress multiplier below.", ""]
     L += ["Lines of defence: " + " ".join(sd.lines_of_defence), ""]
     L += [f"![Cumulative net cash position — {r.name}]({figs['cash']})", "",

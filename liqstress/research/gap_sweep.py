@@ -1,6 +1,6 @@
-"""The relaxation-gap sweep (SPEC A.6) over random or user-given systems.
+"""The relaxation-gap sweep (docs/model.md §4) over random or user-given systems.
 
-One *task* is one (system, bank): it rebuilds the system from its dict (SPEC Part C file
+One *task* is one (system, bank): it rebuilds the system from its dict (system file of docs/model.md §7.1
 schema, so the same bytes reach a local process or a Dask worker), calls
 :func:`liqstress.solvers.original.gap_report` and returns one flat row:
 
@@ -79,7 +79,7 @@ BOOL_COLS = ["certified"]
 #: statuses that count as a successful solve (anything else is a failure row)
 OK_STATUSES = ("optimal", "not_certified", "local_optimum", "grid")
 METHODS = ("global", "local", "grid")
-#: ``module:function`` computing the per-bank gap report (SPEC A.6)
+#: ``module:function`` computing the per-bank gap report (docs/model.md §4)
 DEFAULT_REPORT = "liqstress.solvers.original:gap_report"
 
 
@@ -168,7 +168,7 @@ def _call_filtered(fn: Callable, system, bank: str, kwargs: dict) -> dict:
 
 
 def _report_nonglobal(system, bank: str, method: str, options: dict) -> dict:
-    """The gap numbers of SPEC A.6 with the ``local`` or ``grid`` method (not certified)."""
+    """The gap numbers of docs/model.md §4 with the ``local`` or ``grid`` method (not certified)."""
     from liqstress.solvers.clearing import ell as ell_of
     from liqstress.solvers.original import inner_original, maximin_original
     from liqstress.solvers.robust import robust_strategies

@@ -1,4 +1,4 @@
-"""The original three-level problem (7) and its interbank twin (SPEC A.3, A.5, A.6).
+"""The original three-level problem (7) and its interbank twin (docs/model.md §2.4, §3, §4).
 
     max_{x_i in [0, ell_i]}  min_{x_-i in prod_{j != i} [0, ell_j]}  V_i(x)             (7)
 
@@ -25,7 +25,7 @@ Outer level, :func:`maximin_original`: ``global`` is the certified cutting-plane
 ``local`` maximises the local inner value (coarse grid over x_i, then bounded Brent);
 ``grid`` is the dense grid of :func:`liqstress.solvers.original_batch.grid_maximin`.
 
-:func:`gap_report` — the relaxation gap of SPEC A.6 (regret and conservatism of the robust
+:func:`gap_report` — the relaxation gap of docs/model.md §4 (regret and conservatism of the robust
 strategy of Theorem 4.4 / 5.3).
 """
 
@@ -389,7 +389,7 @@ def maximin_original(system: System, bank: Union[int, str], method: str = "globa
 
 # ----------------------------------------------------------------------------- gap report
 def gap_report(system: System, bank: Union[int, str], tol: float = 1e-4, alpha: Optional[float] = None) -> dict:
-    """Relaxation gap of SPEC A.6 for bank i.
+    """Relaxation gap of docs/model.md §4 for bank i.
 
     ``v_opt`` = certified value of (7); ``v_rob`` = min_{x_-i} V_i at the robust strategy
     x_i* (Theorem 4.4, or ell_i / 2 by Theorem 5.3), certified by SCIP; ``vt`` = the relaxed
