@@ -359,8 +359,9 @@ def pipeline(
     examples: Path = typer.Option(EXAMPLES, "--examples", help="Folder with systems/eight_banks.yaml, plans/treasury_plan.yaml, stress/midsize_bank.yaml."),
 ) -> None:
     """Run the whole pipeline on the bundled examples into one folder (index: DIR/README.md)."""
-    if out.exists() and not out.is_dir():
-        raise InputError("--out", f"is a file, not a folder: {out}")
+    from liqstress.cli._common import check_output_path
+
+    check_output_path(out, "--out", directory=True)
     steps = STEPS
     if only:
         names = [t.strip() for t in only.split(",") if t.strip()]
