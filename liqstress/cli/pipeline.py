@@ -186,6 +186,8 @@ def step_cbc(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult:
     from liqstress.models.cbc_plan import CBCPlan
     from liqstress.solvers.cbc import solve_plan, waterfall
 
+    from liqstress.cli._common import fmt_days
+
     path = Path(examples) / "plans" / "treasury_plan.yaml"
     plan = CBCPlan.from_file(path)
     res = solve_plan(plan)
@@ -201,8 +203,8 @@ def step_cbc(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult:
     r = StepResult("cbc", True, outputs=[d / "plan.json", d / "actions.csv", d / "deployment.csv", d / "chart.png"])
     r.key = {
         "plan": path.name,
-        "survival_days (LP)": res.survival_days,
-        "survival_days (waterfall)": base.survival_days,
+        "survival_days (LP; >=H: the whole horizon)": fmt_days(res.survival_days, res.horizon_days),
+        "survival_days (waterfall)": fmt_days(base.survival_days, base.horizon_days),
         "horizon_days": res.horizon_days,
         "remaining_cbc (LP)": round(float(res.remaining_cbc), 4),
         "actions": len(res.actions),
@@ -313,7 +315,7 @@ def write_index(out: Path, results: list[StepResult], total: float, quick: bool)
     lines = [
         "# liqstress pipeline output",
         "",
-        f"`liqstress pipeline --out {out.name}{' --quick' if quick else ''}` finished in {total:.1f} s "
+        f"`liqstress pipeline -o {out.name}{' --quick' if quick else ''}` finished in {total:.1f} s "
         f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}): "
         + ("all steps succeeded." if not failed else f"{len(failed)} step(s) FAILED: {', '.join(r.name for r in failed)}."),
         "",
