@@ -92,12 +92,16 @@ def gap_cmd(
             doc[k] = clean_number(doc[k], scale)
     if json_out:
         print_json(doc)
-        exit_if_uncertified(doc["certified"], "optimal" if doc["certified"] else "not certified", allow_uncertified, "gap")
+        exit_if_uncertified(doc["certified"], _gap_status(doc), allow_uncertified, "gap")
         return
     rows = [[k, doc[k]] for k in ("robust_strategy", "optimal_strategy", "v_opt", "v_rob", "vt", "regret", "conservatism", "liabilities")]
     render_table(f"Relaxation gap, bank {doc['bank']} (alpha = {doc['alpha']:g})", ["quantity", "value"], rows)
     typer.echo(("certified" if doc["certified"] else "NOT certified") + f" (tolerance {doc['tolerance']:g}), {doc['seconds']:.3g} s")
-    exit_if_uncertified(doc["certified"], "not certified", allow_uncertified, "gap")
+    exit_if_uncertified(doc["certified"], _gap_status(doc), allow_uncertified, "gap")
+
+
+def _gap_status(doc: dict) -> str:
+    return f"v_opt {doc.get('v_opt_status', '?')}, v_rob {doc.get('v_rob_status', '?')}"
 
 
 def register(app: typer.Typer) -> None:
