@@ -1,4 +1,4 @@
-"""`liqstress robust` / `liqstress clear`: JSON contract of SPEC Part C and one-line errors."""
+"""`liqstress robust` / `liqstress clear`: JSON contract of docs/model.md §9.3 and one-line errors."""
 
 import json
 import os

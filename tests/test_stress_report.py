@@ -1,4 +1,4 @@
-"""``liqstress report``: Output Specification sections, numbers, checklist, figures, bad input."""
+"""``liqstress report``: report sections (docs/model.md §6.6), numbers, checklist, figures, bad input."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def test_report_has_every_output_section_per_scenario(midsize):
     for name in ("idiosyncratic", "market_wide", "combined"):
         sec = _section(text, name)
         pos = [sec.index(h) for h in SECTIONS]
-        assert pos == sorted(pos), name  # in the order of the Output Specification
+        assert pos == sorted(pos), name  # in the order of docs/model.md §6.6
         for b in ("**Type**", "**Trigger**", "**Duration**", "**Severity**"):
             assert b in sec
         for h in ("| Time Bucket | Outflows", "| Day | CBC Available", "| Indicator | Current",

@@ -1,11 +1,12 @@
 """``liqstress cbc PLAN``: CBC monetisation plan, exact survival horizon vs the waterfall.
 
     liqstress cbc PLAN [--json] [--method bisection|milp] [--scenario NAME]
-                       [--csv PLAN.csv] [--deployment-csv FILE] [--chart FILE.png]
+                       [--csv PLAN.csv] [--deployment-csv FILE] [--chart FILE.png] [--xlsx FILE.xlsx]
 
 ``--json`` prints ``{"survival_days", "waterfall_survival_days", "plan": [{"day", "asset",
-"action", "amount", "cash"}], ...}`` (SPEC Part C; extra keys: censored (the horizon reaches
-the end of the projection), survival_text (``">= 365 (whole projection)"`` when censored), status, horizon_days,
+"action", "amount", "cash"}], ...}`` (docs/model.md §9.3; extra keys: censored (the horizon
+reaches the end of the projection), survival_text (``">= 365 (whole projection)"`` when
+censored), minimum_balance, status, horizon_days,
 remaining_cbc, management_actions, rolls, facilities_not_counted, method, solver, seconds,
 waterfall_remaining_cbc, scenario).
 """
@@ -52,7 +53,10 @@ def load_plan(path: Path, scenario: Optional[str]):
         except ImportError:
             raise InputError("--scenario", "stress files need liqstress.stress.engine, which is not available in this build") from None
         plan = plan_for_scenario(str(path), scenario)
-        return plan if isinstance(plan, CBCPlan) else CBCPlan.from_dict(plan)
+        plan = plan if isinstance(plan, CBCPlan) else CBCPlan.from_dict(plan)
+        if plan.unit is None and isinstance(data.get("unit", "$M"), str):
+            plan = plan.model_copy(update={"unit": data.get("unit", "$M")})  # the stress file's unit (default $M)
+        return plan
     plan = CBCPlan.from_dict(data)
     if scenario is not None:
         if scenario not in plan.haircut_addons:
@@ -62,30 +66,36 @@ def load_plan(path: Path, scenario: Optional[str]):
     return plan
 
 
-def write_chart(path: Path, res, base) -> None:
-    """Cumulative cash position and remaining CBC by day, LP plan vs waterfall (Agg)."""
+def write_chart(path: Path, res, base, unit: Optional[str] = None) -> None:
+    """Cumulative cash position and remaining CBC by day, LP plan vs waterfall (Agg); every
+    line is labelled and the y axes carry the currency ``unit``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    unit = unit or "currency units"
     days = res.deployment.index.to_numpy()
-    fig, axes = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
+    fig, axes = plt.subplots(2, 1, figsize=(10, 6.8), sharex=True)
     ax = axes[0]
-    ax.plot(days, res.balances, label=f"LP plan (survives {res.survival_days} d)", color="C0")
-    ax.plot(days, base.balances, label=f"waterfall (survives {base.survival_days} d)", color="C1", ls="--")
-    ax.axhline(0.0, color="k", lw=0.8)
-    for r, col in ((res, "C0"), (base, "C1")):
+    def surv(r) -> str:
+        return (f"survives the whole {r.horizon_days}-day horizon" if r.survival_days >= r.horizon_days
+                else f"survives {r.survival_days} d")
+
+    ax.plot(days, res.balances, label=f"LP plan ({surv(res)})", color="C0")
+    ax.plot(days, base.balances, label=f"waterfall ({surv(base)})", color="C1", ls="--")
+    ax.axhline(0.0, color="k", lw=0.8, label="zero cash")
+    for r, col, nm in ((res, "C0", "LP plan"), (base, "C1", "waterfall")):
         if r.survival_days < len(days):
-            ax.axvline(r.survival_days + 0.5, color=col, lw=0.8, ls=":")
-    ax.set_ylabel("cumulative cash position B_t")
-    ax.legend(loc="best", fontsize=8)
+            ax.axvline(r.survival_days + 0.5, color=col, lw=0.8, ls=":", label=f"end of survival, {nm} (day {r.survival_days})")
+    ax.set_ylabel(f"cumulative cash B_t ({unit})")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
     ax = axes[1]
     ax.plot(days, res.deployment["remaining"], label="LP plan", color="C0")
     ax.plot(days, base.deployment["remaining"], label="waterfall", color="C1", ls="--")
-    ax.set_ylabel("remaining CBC (after haircuts)")
+    ax.set_ylabel(f"remaining CBC after haircuts ({unit})")
     ax.set_xlabel("day")
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
     fig.suptitle("CBC monetisation: cash position and remaining counterbalancing capacity")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -125,19 +135,30 @@ def register(app: typer.Typer) -> None:
 
         if method not in METHODS:
             raise InputError("--method", f"must be one of {', '.join(METHODS)}, got {method!r}")
+        from liqstress.cli._common import atomic_file, check_output_path
+
+        if xlsx is not None and xlsx.suffix.lower() != ".xlsx":
+            raise InputError("--xlsx", f"must end in .xlsx, got {xlsx.name!r}")
+        for opt, target in (("--csv", csv), ("--deployment-csv", deployment_csv), ("--chart", chart), ("--xlsx", xlsx)):
+            if target is not None:
+                check_output_path(target, opt)
         p = load_plan(plan, scenario)
         res = solve_plan(p, method=method)
         base = waterfall(p)
         if csv is not None:
-            pd.DataFrame(res.actions, columns=["day", "asset", "action", "amount", "cash"]).to_csv(csv, index=False)
+            with atomic_file(csv, "--csv") as tmp:
+                pd.DataFrame(res.actions, columns=["day", "asset", "action", "amount", "cash"]).to_csv(tmp, index=False)
         if deployment_csv is not None:
-            res.deployment.to_csv(deployment_csv)
+            with atomic_file(deployment_csv, "--deployment-csv") as tmp:
+                res.deployment.to_csv(tmp)
         if chart is not None:
-            write_chart(chart, res, base)
+            with atomic_file(chart, "--chart") as tmp:
+                write_chart(tmp, res, base, p.unit)
         if xlsx is not None:
             from liqstress.io.excel import write_cbc_workbook
 
-            write_cbc_workbook(res, base, xlsx)
+            with atomic_file(xlsx, "--xlsx") as tmp:
+                write_cbc_workbook(res, base, tmp)
         if json_out:
             print_json(_doc_with_plan(res, base, p))
             return

@@ -1,4 +1,4 @@
-"""``liqstress robust`` and ``liqstress clear`` (SPEC Part C)."""
+"""``liqstress robust`` and ``liqstress clear`` (docs/model.md §9.3)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from typing import Optional
 
 import typer
 
-from liqstress.cli._common import guarded, parse_float_list, print_json, render_table
+from liqstress.cli._common import guarded, parse_float_list, print_json, progress_enabled, render_table
 from liqstress.models.system import load_system
 
 
 def robust(
-    system: Path = typer.Argument(..., help="System file (YAML or JSON, SPEC Part C)."),
+    system: Path = typer.Argument(..., help="System file (YAML or JSON, docs/model.md §7.1)."),
     alpha: Optional[float] = typer.Option(None, "--alpha", help="Permanent price impact in [0, 1] (default: the file's)."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
@@ -21,7 +21,7 @@ def robust(
     from liqstress.solvers.robust import robust_strategies
 
     sysm = load_system(system)
-    res = robust_strategies(sysm, alpha, progress=True)
+    res = robust_strategies(sysm, alpha, progress=progress_enabled())
     if res.worst_case_value is None:
         from liqstress.solvers.robust_values import interbank_worst_case_values
 
@@ -47,7 +47,7 @@ def robust(
 
 
 def clear_cmd(
-    system: Path = typer.Argument(..., help="System file (YAML or JSON, SPEC Part C)."),
+    system: Path = typer.Argument(..., help="System file (YAML or JSON, docs/model.md §7.1)."),
     early: Optional[str] = typer.Option(None, "--early", help="Early sales x1,x2,... in bank order (default: none)."),
     alpha: Optional[float] = typer.Option(None, "--alpha", help="Permanent price impact in [0, 1] (default: the file's)."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),

@@ -7,12 +7,11 @@ from typing import Optional
 
 import typer
 
-from liqstress.cli._common import fail, guarded, print_json, render_table
+from liqstress.cli._common import (allow_uncertified_option, atomic_file, check_output_path, exit_if_uncertified, guarded,
+                                   print_json, progress, render_table)
 from liqstress.errors import InputError
 from liqstress.models.system import load_system
 
-#: exit status when some row is not certified (and --allow-uncertified is not given)
-EXIT_UNCERTIFIED = 4
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")
 
 
@@ -23,11 +22,14 @@ def path_cmd(
     tol: float = typer.Option(1e-4, "--tol", help="Absolute tolerance on v_opt (certified outer level)."),
     time_limit: float = typer.Option(300.0, "--time-limit", help="Wall-clock limit per alpha for (7), seconds."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write the two-panel figure here (.png, .pdf or .svg)."),
-    allow_uncertified: bool = typer.Option(False, "--allow-uncertified", help="Exit 0 even if some row is not certified."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+    allow_uncertified: bool = allow_uncertified_option(),
 ) -> None:
     """Robust strategy (closed form, or numeric in the unified model) against the certified
-    optimum of (7) for every alpha of a grid: v_rob, v_opt, regret, conservatism."""
+    optimum of (7) for every alpha of a grid: v_rob, v_opt, regret, conservatism.
+
+    Exit status 4 when some row is not certified unless --allow-uncertified (the rows are
+    printed either way)."""
     from liqstress.solvers.alpha_path import alpha_path, parse_alphas, plot_path
 
     grid = parse_alphas(alphas)
@@ -40,19 +42,16 @@ def path_cmd(
             raise InputError("--plot", f"must end in {', '.join(PLOT_SUFFIXES)}, got {plot.name!r}")
         if not plot.parent.resolve().is_dir():
             raise InputError("--plot", f"directory does not exist: {plot.parent}")
+        check_output_path(plot, "--plot")
     sysm = load_system(system)
     sysm.index(bank)  # unknown bank -> exit 2 before any solve
 
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(grid), desc=f"path {bank}", unit="alpha", leave=False, dynamic_ncols=True, disable=None)
-    try:
+    with progress(len(grid), f"path {bank}", unit="alpha") as bar:
         doc = alpha_path(sysm, bank, grid, tol=tol, time_limit=time_limit, inner_time_limit=min(60.0, time_limit),
-                         on_row=lambda row: bar.update(1))
-    finally:
-        bar.close()
+                         on_row=lambda row: bar.advance())
     if plot is not None:
-        plot_path(doc, plot)
+        with atomic_file(plot, "--plot") as tmp:
+            plot_path(doc, tmp)
     if json_out:
         print_json(doc)
     else:
@@ -66,10 +65,10 @@ def path_cmd(
         if plot is not None:
             typer.echo(f"figure: {plot}")
     bad = [r for r in doc["rows"] if not r["certified"]]
-    if bad and not allow_uncertified:
+    if bad:
         first = bad[0]
-        fail(f"{len(bad)} of {len(doc['rows'])} rows not certified (first: alpha={first['alpha']:g}, {first['status']}); "
-             f"pass --allow-uncertified to accept", EXIT_UNCERTIFIED)
+        exit_if_uncertified(False, first["status"], allow_uncertified,
+                            f"the alpha-path ({len(bad)} of {len(doc['rows'])} rows not certified; first at alpha={first['alpha']:g})")
 
 
 def register(app: typer.Typer) -> None:

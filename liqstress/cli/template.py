@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 
-from liqstress.cli._common import guarded
+from liqstress.cli._common import atomic_file, check_output_path, guarded
 from liqstress.errors import InputError
 
 KINDS = ("stress", "plan")
@@ -46,21 +46,22 @@ def template(
         raise InputError("kind", f"must be stress or plan, got {kind!r}")
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".yaml", ".yml", ".json"):
-        raise InputError("out", f"must end in .xlsx, .yaml or .json, got {out.name!r}")
-    model = _load(kind, source) if source is not None else None
-    if suffix == ".xlsx":
-        write_workbook(None if model is None else model_doc(model), kind, out)
-    else:
-        if model is None:
-            raise InputError("--from", "is required when -o is a YAML or JSON file")
-        doc = model.model_dump(mode="json", exclude_none=True)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if suffix == ".json":
-            out.write_text(json.dumps(doc, indent=2) + "\n")
+        raise InputError("--out", f"must end in .xlsx, .yaml or .json, got {out.name!r}")
+    check_output_path(out, "--out")
+    if suffix != ".xlsx" and source is None:
+        raise InputError("--from", "is required when -o is a YAML or JSON file")
+    model = _load(kind, source) if source is not None else None  # validated before anything is written
+    with atomic_file(out, "--out") as tmp:
+        if suffix == ".xlsx":
+            write_workbook(None if model is None else model_doc(model), kind, tmp)
         else:
-            import yaml
+            doc = model.model_dump(mode="json", exclude_none=True)
+            if suffix == ".json":
+                tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+            else:
+                import yaml
 
-            out.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+                tmp.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
     typer.echo(f"wrote {out}")
 
 

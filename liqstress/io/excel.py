@@ -143,7 +143,7 @@ STRESS_SHEETS: tuple[Sheet, ...] = (
 )
 PLAN_SHEETS: tuple[Sheet, ...] = (
     Sheet("settings", "settings", "", (_c("name", S), _c("horizon_days", I), _c("opening_cash", F), _c("scenario", S),
-                                       _c("description", S), _c("minimum_balance", F)), required=True,
+                                       _c("description", S), _c("minimum_balance", F), _c("unit", S)), required=True,
           doc="one row per top-level setting: columns field, value"),
     Sheet("net_outflows", "series", "net_outflows", (_c("day", I, required=True), _c("net_outflow", F, required=True)),
           required=True, doc="one row per day 1..horizon_days, in order"),

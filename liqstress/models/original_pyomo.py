@@ -68,7 +68,7 @@ from liqstress.models.system import System
 
 
 def f_expr(f: InverseDemand, u: Any) -> Any:
-    """f(u) as a Pyomo expression (linear, exponential, power families of SPEC A.1)."""
+    """f(u) as a Pyomo expression (linear, exponential, power families of docs/model.md §2.2)."""
     import pyomo.environ as pyo
 
     if isinstance(f, Linear):
@@ -82,7 +82,7 @@ def f_expr(f: InverseDemand, u: Any) -> Any:
 
 @dataclass
 class BigM:
-    """Exact ranges used as big-M constants (SPEC A.2 / A.5 data only)."""
+    """Exact ranges used as big-M constants (data of docs/model.md §2.3 / §3 only)."""
 
     D: np.ndarray  # largest shortfall d_j
     M1: np.ndarray  # largest surplus (negative of the shortfall expression)

@@ -1,5 +1,5 @@
 """Algebraic (Pyomo) formulations of the relaxed problems (9) and (20), over the individual
-early sales x_j (SPEC A.3, A.5).
+early sales x_j (docs/model.md §2.5, §3.2).
 
 * :func:`f_expression` — the inverse demand f(u) as an algebraic expression for any modelling
   library that overloads arithmetic and provides ``exp`` (Pyomo, PySCIPOpt).
@@ -26,7 +26,7 @@ from liqstress.models.inverse_demand import Exponential, InverseDemand, Linear, 
 
 
 def f_expression(f: InverseDemand, u, exp: Callable):
-    """f(u) as an algebraic expression (linear, exponential, power families of SPEC A.1)."""
+    """f(u) as an algebraic expression (linear, exponential, power families of docs/model.md §2.2)."""
     if isinstance(f, Linear):
         return 1.0 - f.beta * u
     if isinstance(f, Exponential):

@@ -1,8 +1,8 @@
-"""Stress file: the full liquidity stress input of SPEC Part B (format documented in docs/stress.md).
+"""Stress file: the full liquidity stress input of docs/model.md §6 (format documented in docs/stress.md).
 
 A stress file (YAML or JSON) holds the balance sheet seen by the liquidity stress engine:
 liabilities by run-off category, dated contractual flows, the counterbalancing capacity (CBC)
-inventory -- whose entries carry exactly the asset fields of the CBC plan file of SPEC Part C --,
+inventory -- whose entries carry exactly the asset fields of the CBC plan file of docs/model.md §7.2 --,
 committed / central-bank facilities, the scenarios (idiosyncratic, market-wide, and combined
 derived as the overlay of the two), the contingency funding plan (CFP) triggers and phases,
 management actions, internal minimum survival horizons, historical reference events and the
@@ -129,7 +129,7 @@ def basel_outflow_rate(category: str, collateral_level: Optional[str], rmbs: boo
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=True, strict=True)
 
 
 def _finite(v: float) -> float:
@@ -237,7 +237,7 @@ class Flow(_Strict):
     kind: FlowKind = "other"
     amount: float
     day: Optional[int] = Field(default=None, ge=1)
-    date: Optional[_dt.date] = None
+    date: Optional[_dt.date] = Field(default=None, strict=False)
     repeat_days: Optional[int] = Field(default=None, ge=1)
     until_day: Optional[int] = Field(default=None, ge=1)
     lcr_rate: Optional[float] = None
@@ -254,7 +254,7 @@ class Flow(_Strict):
         return self
 
 
-#: One line of the CBC inventory: the asset model of the CBC plan file (SPEC Part C) itself, so
+#: One line of the CBC inventory: the asset model of the CBC plan file (docs/model.md §7.2) itself, so
 #: the fields are the same by construction (id, level, amount, sale_discount, repo_haircut,
 #: daily_capacity, settlement_days, sale, repo and the plan file's optional extensions).
 CBCAsset = AssetLine
@@ -262,7 +262,7 @@ CBCAsset = AssetLine
 
 class Facility(_Strict):
     """Committed line received or central-bank facility.  Central-bank facilities are shown but
-    not counted in the survival horizon unless ``counted: true`` (seed guideline, SPEC Part B)."""
+    not counted in the survival horizon unless ``counted: true`` (docs/model.md §6.2)."""
 
     id: str = Field(min_length=1)
     kind: Literal["committed_line", "central_bank"]
@@ -419,7 +419,7 @@ class ManagementAction(_Strict):
         return self
 
     def counted(self) -> bool:
-        """Seed guideline: include only pre-approved actions executable as stated (scenario-independent
+        """Guideline (docs/model.md §6.6, checklist item 7): include only pre-approved actions executable as stated (scenario-independent
         part; :func:`liqstress.stress.actions.assess` adds the modelled-flow and market checks)."""
         return self.pre_approved and self.feasibility != "low" and self.impact > 0
 
@@ -488,7 +488,7 @@ class StressFile(_Strict):
     name: str = Field(min_length=1)
     currency: str = "USD"
     unit: str = "$M"
-    as_of: Optional[_dt.date] = None
+    as_of: Optional[_dt.date] = Field(default=None, strict=False)  # JSON gives dates as strings
     horizon_days: int = Field(default=180, ge=1, le=1095)
     opening_cash: float
     minimum_operational_cash: float = 0.0

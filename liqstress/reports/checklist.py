@@ -1,4 +1,4 @@
-"""The seed's Validation Checklist (seed 001), evaluated item by item with the reason."""
+"""The validation checklist of docs/model.md §6.6, evaluated item by item with the reason."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def evaluate(d: ReportData) -> list[Check]:
     fl = (f"at or above the cash floor of {floor:g} (minimum operational cash + intraday requirement)" if floor > 0
           else ">= 0 (the file sets no minimum operational cash or intraday requirement)")
     out.append(Check(ITEMS[3], ok4,
-                     f"the LP plans were replayed with SPEC Part C cash semantics: the cumulative cash position stays {fl} "
+                     f"the LP plans were replayed with the cash semantics of docs/model.md §6.3: the cumulative cash position stays {fl} "
                      f"on every day up to the stated horizon and the LP certifies day horizon+1 infeasible "
                      f"(max replay difference {worst:.2e})" if ok4 else
                      f"replay mismatch {worst:.3g} or cash below the floor before the horizon in {', '.join(neg)}"))

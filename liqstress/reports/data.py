@@ -77,7 +77,7 @@ def deployment(plan: CBCPlan, res: CBCResult, source: str) -> Deployment:
 
 
 def replay_balances(plan: CBCPlan, res: CBCResult) -> np.ndarray:
-    """Independent replay of SPEC Part C: ``B_t = opening + sum_{s<=t} (cash in_s - out_s)``,
+    """Independent replay of docs/model.md §6.3: ``B_t = opening + sum_{s<=t} (cash in_s - out_s)``,
     cash of an action on day t landing on day t + settlement (lead) days."""
     H = plan.horizon_days
     lag = {a.id: a.settlement_days for a in plan.assets}

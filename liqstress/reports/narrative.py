@@ -1,10 +1,10 @@
-"""Narrative stress report (seed 001 "Output Specification"): Markdown + HTML + PNG figures.
+"""Narrative stress report (structure: docs/model.md §6.6): Markdown + HTML + PNG figures.
 
-For each scenario the sections of the seed's Output Specification, in that order: Scenario
+For each scenario the sections of docs/model.md §6.6, in that order: Scenario
 Summary, Cash Flow Impact (30-Day Horizon), Survival Horizon, Counterbalancing Capacity
 Deployment, CFP Trigger Status, Stress LCR, Management Actions, Recovery Path (plus Residual
-Risk from Step 7).  Narrative paragraphs are generated from the numbers in the style of the
-seed's examples.  Every number carries a tag: ``i`` input (read from the file), ``a`` assumed
+Risk from Step 7).  Narrative paragraphs are generated from the numbers in the style of
+ILAAP stress narratives.  Every number carries a tag: ``i`` input (read from the file), ``a`` assumed
 (a scenario / behavioural assumption of the file), ``d`` derived (computed by liqstress).
 Then the reverse stress test, historical reference events and the Validation Checklist.
 """
@@ -24,6 +24,7 @@ from liqstress.reports import charts, interop_sections, story
 from liqstress.stress import almm
 from liqstress.reports.checklist import Check, evaluate
 from liqstress.reports.data import ReportData, ScenarioData, collect
+from liqstress.reports.formatting import embed_images, split_provenance
 from liqstress.solvers.cbc import survival_text
 from liqstress.stress.projection import bucketed
 
@@ -163,7 +164,7 @@ def summary_paragraph(sd: ScenarioData, f: Fmt, stress: StressFile) -> str:
 
 
 def impact_timeline(sd: ScenarioData, f: Fmt) -> str:
-    """Phase-by-phase evolution of the liquidity position (seed Step 7 "Impact timeline")."""
+    """Phase-by-phase evolution of the liquidity position (the impact timeline of the report, docs/model.md §6.6)."""
     a = sd.a
     H, T = a.horizon_days, a.horizon
     end_all = H if T >= H else T + 1
@@ -587,7 +588,9 @@ def scenario_json(sd: ScenarioData, stress: StressFile) -> dict:
         "headroom_fragility": [{"factor": x.factor.key, "value": x.factor.base, "break_even": x.value,
                                 "horizon_at_break_even": x.horizon_at_value, "direction": x.direction,
                                 "tolerance": x.tol} for x in sd.fragility],
-        "binding_constraint": sd.binding_constraint,
+        # plain text; the provenance of its numbers in a separate field (no markup in JSON)
+        "binding_constraint": split_provenance(sd.binding_constraint)[0],
+        "binding_constraint_provenance": split_provenance(sd.binding_constraint)[1],
     }
 
 
@@ -726,7 +729,7 @@ def write_report(source: Any, out_md: str | Path, method: str = "bisection", rev
                                           interop_sections.ladder_markdown(ladder_files)])
     out_md.write_text(text)
     html_path = out_md.with_suffix(".html")
-    body = md_lib.markdown(text, extensions=["tables"])
+    body = embed_images(md_lib.markdown(text, extensions=["tables"]), out_md.parent)  # one self-contained file
     html_path.write_text(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + stress.name + "</title>"
         "<style>body{font-family:sans-serif;max-width:1100px;margin:auto;line-height:1.45}"

@@ -1,8 +1,8 @@
 """Compile a :class:`~liqstress.models.cbc_plan.CBCPlan` into flat numpy arrays.
 
 The LP (``cbc_lp``), the Pyomo model (``cbc_pyomo``), the waterfall (``cbc_waterfall``) and
-the plan replay (``replay``) all read this one representation, so the semantics of SPEC
-Part C are written down exactly once:
+the plan replay (``replay``) all read this one representation, so the semantics of
+docs/model.md §6.3 are written down exactly once:
 
 * a *group* is one capacity holder: an asset line, a counted central-bank facility or a
   management action; it has ``avail`` units in total and ``cap`` units per day;
@@ -73,7 +73,7 @@ class Compiled:
 
 def tranche_prices(pi, avail: float) -> tuple[np.ndarray, float]:
     """Average price of each of Q equal tranches of width h = avail / Q:
-    ``p_q = (F(q h) - F((q-1) h)) / h``, ``F(u) = u f(u)`` (SPEC Part B: concave proceeds).
+    ``p_q = (F(q h) - F((q-1) h)) / h``, ``F(u) = u f(u)`` (docs/model.md §6.3: concave proceeds).
     Prices fall with q (F concave, Assumption 4.1 (v)), so the piecewise-linear proceeds
     interpolate F at the breakpoints and, by concavity, never exceed the exact ``F(U)``."""
     Q = int(pi.tranches)

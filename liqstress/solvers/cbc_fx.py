@@ -1,4 +1,4 @@
-"""Multi-currency CBC LP: one SPEC Part C balance per currency, coupled only by FX lines.
+"""Multi-currency CBC LP: one CBC-LP balance (docs/model.md §6.3) per currency, coupled only by FX lines.
 
 Each currency k has its own plan (its net outflows, CBC lines, facilities and opening cash, in
 its own units), compiled and assembled by the single-currency code

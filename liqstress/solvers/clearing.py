@@ -1,4 +1,4 @@
-"""Clearing equilibria with fire sales (SPEC A.2 and A.5).
+"""Clearing equilibria with fire sales (docs/model.md §2.3 and §3.1).
 
 * :func:`greatest_price` — the scalar fixed point (4): unique (so it is the greatest), found
   by a safeguarded Newton method on a strictly increasing scalar equation, O(n) per step.
@@ -81,7 +81,7 @@ def greatest_price(d: np.ndarray, r: np.ndarray, a: float, f: InverseDemand, tol
 
 @dataclass
 class Clearing:
-    """Result of a clearing computation (SPEC Part C ``liqstress clear``)."""
+    """Result of a clearing computation (docs/model.md §9.3 ``liqstress clear``)."""
 
     price_t1: float
     price_t2: float

@@ -2,7 +2,7 @@
 
 ``en_clearing(pbar, Pi, e)`` returns the greatest solution of
 
-    P = min(pbar, e + Pi^T P)                                   (EN 2001; SPEC (19))
+    P = min(pbar, e + Pi^T P)                                   (EN 2001; (19), docs/model.md §3.2)
 
 with ``e >= 0`` and ``Pi`` row-substochastic.  Write ``T(P) = min(pbar, e + A P)``,
 ``A = Pi^T`` (column sums <= 1, so ``||A||_1 <= 1``).  :func:`en_solve` combines
@@ -606,9 +606,10 @@ def _joint_picard(pbar, A, cash, r, f, q, P, en_solves, regimes, tol=1e-14, max_
 
 
 def joint_picard(pbar, Pi, cash, r, f, tol: float = 1e-15, max_iter: int = 1_000_000, offset: float = 0.0):
-    """Plain monotone iteration of the joint map (15) from (q, P) = (1, pbar) — the
-    reference definition of the greatest solution, used as a baseline in tests and benchmarks
-    (``offset = alpha X`` in the unified model).  Returns (q, P, y, iters)."""
+    """Plain monotone iteration of the joint map (15) from (q, P) = (1, pbar) — the monotone
+    iteration of docs/model.md §3.1, the reference definition of the greatest solution, used as
+    a baseline in tests and benchmarks (``offset = alpha X`` in the unified model).
+    Returns (q, P, y, iters)."""
     A = _as_A(Pi, None)
     pbar = np.asarray(pbar, float)
     q, P = 1.0, pbar.copy()

@@ -1,4 +1,4 @@
-"""The original three-level problem (7) and its interbank twin (SPEC A.3, A.5, A.6).
+"""The original three-level problem (7) and its interbank twin (docs/model.md §2.4, §3, §4).
 
     max_{x_i in [0, ell_i]}  min_{x_-i in prod_{j != i} [0, ell_j]}  V_i(x)             (7)
 
@@ -25,7 +25,7 @@ Outer level, :func:`maximin_original`: ``global`` is the certified cutting-plane
 ``local`` maximises the local inner value (coarse grid over x_i, then bounded Brent);
 ``grid`` is the dense grid of :func:`liqstress.solvers.original_batch.grid_maximin`.
 
-:func:`gap_report` — the relaxation gap of SPEC A.6 (regret and conservatism of the robust
+:func:`gap_report` — the relaxation gap of docs/model.md §4 (regret and conservatism of the robust
 strategy of Theorem 4.4 / 5.3).
 """
 
@@ -367,8 +367,15 @@ def maximin_original(system: System, bank: Union[int, str], method: str = "globa
         _, xs, _, _, _ = robust_permanent(system.c, e, system.alpha, system.f)
         starts = [float(xs[i])]
     seeds = np.array([e, np.zeros_like(e)])
+    def refine(z):  # a tighter inner gap at a point where the outer bounds stall (outer.certified_outer)
+        r = _inner_global(system, i, z, e, 1e-3 * tol_in, inner_time_limit, False)
+        if r.status in ("encoding_mismatch", "bound_violation") or not math.isfinite(r.value):
+            raise SolverFailure("scip", r.status, f"inner problem at x_i={z:.6g}")
+        return r
+
     res = certified_outer(system, i, e, inner, tol, upper=up, start=starts, time_limit=time_limit, seeds=seeds,
-                          master_upper=_master_upper(system, i, e, tol, inner_time_limit) if up == "master" else None)
+                          master_upper=_master_upper(system, i, e, tol, inner_time_limit) if up == "master" else None,
+                          refine=refine)
     r = res["inner"]
     status = "optimal" if res["certified"] else res["reason"]
     if res["reason"] == "certified" and not r.certified:
@@ -382,7 +389,7 @@ def maximin_original(system: System, bank: Union[int, str], method: str = "globa
 
 # ----------------------------------------------------------------------------- gap report
 def gap_report(system: System, bank: Union[int, str], tol: float = 1e-4, alpha: Optional[float] = None) -> dict:
-    """Relaxation gap of SPEC A.6 for bank i.
+    """Relaxation gap of docs/model.md §4 for bank i.
 
     ``v_opt`` = certified value of (7); ``v_rob`` = min_{x_-i} V_i at the robust strategy
     x_i* (Theorem 4.4, or ell_i / 2 by Theorem 5.3, or in the unified model the numeric
@@ -429,6 +436,8 @@ def gap_report(system: System, bank: Union[int, str], tol: float = 1e-4, alpha: 
         "conservatism_capped": rob_in.value - min(vt, float(sysm.pbar[i])),
         "liabilities": float(sysm.pbar[i]),
         "certified": bool(opt.certified and rob_in.certified and vt_cert),
+        "v_opt_status": opt.status,
+        "v_rob_status": rob_in.status,
         "tolerance": tol,
         "v_opt_bounds": [opt.details.get("lower"), opt.details.get("upper")],
         "v_rob_gap": rob_in.gap,

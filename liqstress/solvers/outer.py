@@ -22,6 +22,17 @@ clearing, so its maximum is bounded in one of two ways:
 If ``UB - max_k lb_k <= tol`` the value is certified to ``tol``; otherwise the inner problem
 is solved at the maximiser of U (the most promising x_i) and the loop repeats.
 
+Cap (permanent impact).  By (6), ``V_i <= max(L_i, c_i + x_i f(X)) <= max(L_i, c_i + x_i)``
+(if d_i > 0 the bank pays at most L_i, otherwise V_i = c_i + x_i f(X)), so on a cell
+``[a, b]`` the Piyavskii bound is capped at ``max(L_i, c_i + b)``.  Without it, a bank that
+stays solvent on an interval (m = L_i there) needs cells of width ~ tol / L_V over the whole
+interval before the bound reaches L_i + tol, which exhausts the point budget.
+
+When the maximiser of U is an already evaluated point, only the inner gap at that point or
+the Lipschitz slack separates the bounds: the inner problem there is re-solved with a
+tighter tolerance (``refine``) if its gap is the larger part, else the point budget of the
+envelope is doubled (up to 8 times); only when neither helps is the run ``stalled``.
+
 Lipschitz constant (permanent impact, Assumption 4.1, no use of Lemma 4.2).  With
 ``u = alpha X + sum_j y_j in [0, S]`` and ``p = f(u)``, implicit differentiation of (4) in
 any regime gives ``|dp/dx_i| <= |f'(u)| (1 + alpha f(u)) / (f(u) + u f'(u))``: the map
@@ -77,13 +88,26 @@ def envelope_values(system: System, i: int, xs: np.ndarray, scenarios: np.ndarra
     return V.min(axis=1)
 
 
+def value_cap(system: System, i: int) -> Optional[Callable[[np.ndarray], np.ndarray]]:
+    """``cap(b) = max(L_i, c_i + b)``: an upper bound of V_i for every x with x_i <= b
+    (permanent impact (6); module doc).  None with an interbank block (V_i of (17) also holds
+    interbank assets, for which this bound is not derived)."""
+    if system.has_interbank:
+        return None
+    Li, ci = float(system.L[i]), float(system.c[i])
+    return lambda b: np.maximum(Li, ci + np.asarray(b, dtype=float))
+
+
 def piyavskii_upper(system: System, i: int, hi: float, scenarios: np.ndarray, L: float, target: float,
-                    resolution: float, max_points: int = 400_000, init: int = 65) -> tuple[float, float, float, int]:
+                    resolution: float, max_points: int = 400_000, init: int = 65,
+                    cap: Optional[Callable[[np.ndarray], np.ndarray]] = None) -> tuple[float, float, float, int]:
     """Certified upper bound of ``max_{[0, hi]} U`` by adaptive refinement with Lipschitz L.
 
     Cells are split while their bound exceeds ``max(target, best + resolution)``.  Returns
-    (UB, argmax of U on the evaluated points, max U there, points evaluated).  UB is valid
-    whatever the stopping reason (it is the max over all cells of Piyavskii's bound).
+    (UB, argmax of U on the evaluated points, max U there, points evaluated); the point count
+    is negative when the budget ``max_points`` stopped the refinement.  UB is valid whatever
+    the stopping reason (it is the max over all cells of Piyavskii's bound, each capped by
+    ``cap(right end of the cell)`` when given).
     """
     if hi <= 0:
         u0 = float(envelope_values(system, i, np.zeros(1), scenarios)[0])
@@ -93,11 +117,13 @@ def piyavskii_upper(system: System, i: int, hi: float, scenarios: np.ndarray, L:
     used = x.size
     while True:
         B = 0.5 * (u[:-1] + u[1:]) + 0.5 * L * np.diff(x)
+        if cap is not None:
+            B = np.minimum(B, cap(x[1:]))
         kbest = int(u.argmax())
         thr = max(target, float(u[kbest]) + resolution)
         split = np.flatnonzero(B > thr)
         if split.size == 0 or used + split.size > max_points:
-            return float(max(B.max(), u.max())), float(x[kbest]), float(u[kbest]), used
+            return float(max(B.max(), u.max())), float(x[kbest]), float(u[kbest]), (used if split.size == 0 else -used)
         mids = 0.5 * (x[split] + x[split + 1])
         um = envelope_values(system, i, mids, scenarios)
         used += mids.size
@@ -123,17 +149,24 @@ def certified_outer(
     time_limit: float = 600.0,
     master_upper: Optional[Callable[[np.ndarray], tuple[float, float, str]]] = None,
     seeds: Optional[np.ndarray] = None,
+    refine: Optional[Callable[[float], InnerResult]] = None,
+    max_points: int = 400_000,
 ) -> dict:
     """Cutting-plane max-min with certified bounds (module doc).  ``inner(x_i)`` must return a
     SCIP-certified :class:`InnerResult`; ``master_upper(scenarios) -> (UB, x_cand, status)``
     is used when ``upper == 'master'``.  ``seeds`` are extra responses x_-i (full vectors)
-    put into the envelope from the start (any x_-i gives a valid upper envelope)."""
+    put into the envelope from the start (any x_-i gives a valid upper envelope).
+    ``refine(x_i)`` re-solves the inner problem with a tighter tolerance when the maximiser
+    of the envelope is an evaluated point whose inner gap keeps the bounds apart."""
     t0 = time.perf_counter()
     ell_i = float(ell_vec[i])
     L = lipschitz_constant(system, i) if upper == "lipschitz" else math.nan
     pts: list = []
     state = OuterState()
     todo = sorted(set(float(min(max(z, 0.0), ell_i)) for z in (start or [0.0, 0.5 * ell_i, ell_i])))
+    cap = value_cap(system, i) if upper == "lipschitz" else None
+    budget = int(max_points)
+    refined: set = set()
     UB = math.inf
     reason = "iteration limit"
     all_cert = True
@@ -149,8 +182,9 @@ def certified_outer(
         if seeds is not None and len(seeds):
             scen = np.vstack([scen, np.asarray(seeds, dtype=float)])
         if upper == "lipschitz":
-            UB, xc, uc, npts = piyavskii_upper(system, i, ell_i, scen, L, LB + 0.5 * tol, 0.25 * tol)
-            ustat = f"piyavskii({npts} points)"
+            UB, xc, uc, npts = piyavskii_upper(system, i, ell_i, scen, L, LB + 0.5 * tol, 0.25 * tol,
+                                               max_points=budget, cap=cap)
+            ustat = f"piyavskii({abs(npts)} points{', budget reached' if npts < 0 else ''})"
         else:
             UB, xc, ustat = master_upper(scen)
         state.history.append((it, LB, UB, ustat))
@@ -164,9 +198,23 @@ def certified_outer(
             reason = f"upper bound failed ({ustat})"
             break
         done = [z for z, _ in pts]
-        if min(abs(xc - z) for z in done) <= 1e-12 * max(1.0, ell_i):
-            # the maximiser of U is already evaluated: U(xc) = inner value there, so only the
-            # inner gap or the master's gap separates the bounds; nothing new to learn
+        dist = [abs(xc - z) for z in done]
+        k_at = int(np.argmin(dist))
+        if dist[k_at] <= 1e-12 * max(1.0, ell_i):
+            # the maximiser of U is already evaluated: U(xc) <= the inner value there, so only
+            # the inner gap at xc or the envelope's Lipschitz slack separates the bounds
+            r_at = pts[k_at][1]
+            inner_gap = (r_at.value - r_at.lower_bound) if (r_at.certified and r_at.lower_bound is not None) else math.inf
+            if refine is not None and k_at not in refined and inner_gap > 0.1 * tol:
+                refined.add(k_at)
+                pts[k_at] = (pts[k_at][0], refine(pts[k_at][0]))
+                all_cert &= bool(pts[k_at][1].certified)
+                todo = []
+                continue
+            if upper == "lipschitz" and npts < 0 and budget < 8 * int(max_points):
+                budget *= 2
+                todo = []
+                continue
             reason = "stalled"
             break
         todo = [xc]

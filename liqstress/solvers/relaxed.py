@@ -1,4 +1,4 @@
-"""Numerical solution of the relaxed max-min problems (9) and (20) (SPEC A.3, A.5).
+"""Numerical solution of the relaxed max-min problems (9) and (20) (docs/model.md §2.5, §3.2).
 
 The closed forms (Theorem 4.4, Theorem 5.3, :mod:`liqstress.solvers.robust`) are checked
 against these independent numerical routes, which work over the individual early sales
@@ -27,7 +27,7 @@ x_j of the other banks (not only their aggregate):
   :mod:`liqstress.models.relaxed_pyomo` (inner), golden-section search on x_i (outer; the
   inner value of (9) is concave in x_i).  Not certified.
 * ``grid`` — (9): dense grid on the aggregate w (Vt_i depends on x_-i only through w,
-  SPEC A.3) with Brent refinement; (20): tensor grid over x_-i evaluated with a batched
+  docs/model.md §2.5) with Brent refinement; (20): tensor grid over x_-i evaluated with a batched
   exact Eisenberg–Noe solve, then bounded local refinement.  Not certified.
 * ``pyros`` (outer only, problem (9)) — Pyomo's PyROS with a box uncertainty set on x_-i and
   SCIP as local and global subsolver (:func:`maximin_pyros`).

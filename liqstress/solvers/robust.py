@@ -1,4 +1,4 @@
-"""Closed-form robust early-liquidation strategies for all banks at once (SPEC A.4, A.5).
+"""Closed-form robust early-liquidation strategies for all banks at once (docs/model.md §2.6, §3.2).
 
 Theorem 4.4 (permanent price impact alpha).  With ``alphabar_i = 1 - ell_i / Lambda``:
 
@@ -37,7 +37,7 @@ from liqstress.solvers.clearing import ell as ell_of
 
 @dataclass
 class RobustResult:
-    """Robust strategies for every bank (SPEC Part C ``liqstress robust``)."""
+    """Robust strategies for every bank (docs/model.md §9.3 ``liqstress robust``)."""
 
     names: tuple
     Lambda: float

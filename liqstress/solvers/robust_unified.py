@@ -19,6 +19,7 @@ obtained.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -84,7 +85,8 @@ def _bar(total: int, enabled: bool):
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, desc="robust (numeric, relaxed max-min)", unit="bank", leave=False, dynamic_ncols=True, disable=None)
+    return tqdm(total=total, desc="robust (numeric, relaxed max-min)", unit="bank", file=sys.stderr, leave=False,
+                dynamic_ncols=True, disable=False)
 
 
 def robust_bank(system: System, i: int, ell_vec=None, tol: float = 1e-5, time_limit: float = 120.0) -> dict:

@@ -2,8 +2,9 @@
 
 An action is counted in the survival horizon *with actions* only if all of the following hold:
 
-* it is pre-approved, not of low execution feasibility, and has a positive ``impact`` (seed 001
-  guideline: include only pre-approved actions executable within stated timelines);
+* it is pre-approved, not of low execution feasibility, and has a positive ``impact`` (the
+  guideline behind checklist item 7 of docs/model.md §6.6: include only pre-approved actions
+  executable within stated timelines);
 * its mechanism is stated (``kind``):
 
   - ``curtail_outflow``: it halts an outflow the projection models (``curtails``, the id of an

@@ -1,4 +1,4 @@
-"""Contingency funding plan: indicators per day, trigger breaches, phase per day (seed 001, Step 5).
+"""Contingency funding plan: indicators per day, trigger breaches, phase per day (docs/model.md §6.5).
 
 Indicators (one value per day 1..H of the projection):
 

@@ -1,6 +1,6 @@
 """Liquidity stress engine: scenario -> projection -> CBC plan -> survival horizon, LCR, CFP.
 
-Per scenario (SPEC Part B; seed 001 Steps 2-6):
+Per scenario (docs/model.md §6):
 
 1. resolve the scenario (combined = overlay, :mod:`liqstress.stress.scenarios`);
 2. project stressed daily flows (:mod:`liqstress.stress.projection`);

@@ -1,6 +1,6 @@
 """Scenario resolution: per-category / per-asset parameters, the combined overlay, severity scaling.
 
-SPEC Part B / seed 001 Step 1: the combined scenario is the *overlay* of the idiosyncratic and
+docs/model.md §6.1: the combined scenario is the *overlay* of the idiosyncratic and
 the market-wide scenario -- each run-off rate, rollover, haircut, discount, capacity and closure
 takes the more severe of the two values, never an average.  Severity directions:
 
