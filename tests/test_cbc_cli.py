@@ -1,4 +1,4 @@
-"""``liqstress cbc``: JSON contract (SPEC Part C), outputs, and bad input -> exit 2 with one line."""
+"""``liqstress cbc``: JSON contract (docs/model.md §9.3), outputs, and bad input -> exit 2 with one line."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def test_json_contract(tmp_path):
     for a in doc["plan"]:
         assert set(a) == {"day", "asset", "action", "amount", "cash"}
         assert a["action"] in ("sell", "repo") and isinstance(a["day"], int)
-    # the plan's cash covers the outflows: replay SPEC Part C from the JSON alone
+    # the plan's cash covers the outflows: replay docs/model.md §6.3 from the JSON alone
     cash = [0.0] * 10
     for a in doc["plan"]:
         cash[a["day"] + 1] += a["cash"]

@@ -1,6 +1,6 @@
 """CBC planner: known horizons, MILP == bisection, LP >= waterfall, replayed feasibility.
 
-The replay below is written from SPEC Part C directly (plan dict + reported actions), not
+The replay below is written from docs/model.md §6.3 directly (plan dict + reported actions), not
 from the solver's compiled arrays.
 """
 
@@ -27,7 +27,7 @@ def _addon(plan: dict, a: dict) -> float:
 
 
 def replay(plan: dict, res, tol: float = 1e-6) -> np.ndarray:
-    """Recompute B_t from the reported actions, checking every rule of SPEC Part C and of the
+    """Recompute B_t from the reported actions, checking every rule of docs/model.md §6.3 and of the
     optional fields; return the balances.  Raises AssertionError on any violation."""
     H = plan["horizon_days"]
     out = np.asarray(plan["net_outflows"], float)

@@ -1,4 +1,4 @@
-"""`liqstress robust` / `liqstress clear`: JSON contract of SPEC Part C and one-line errors."""
+"""`liqstress robust` / `liqstress clear`: JSON contract of docs/model.md §9.3 and one-line errors."""
 
 import json
 import os
@@ -26,7 +26,8 @@ def test_robust_json_contract():
     assert set(doc) >= {"Lambda", "banks"}
     assert len(doc["banks"]) == 8
     for b in doc["banks"]:
-        assert set(b) == {"name", "ell", "alpha_bar", "strategy", "worst_case_others", "worst_case_value"}
+        assert set(b) == {"name", "ell", "alpha_bar", "strategy", "worst_case_others", "worst_case_value", "method"}
+        assert b["method"] in ("closed form (10)", "closed form (11)")
         assert 0 <= b["strategy"] <= b["ell"] / 2 + 1e-12
     assert doc["Lambda"] == pytest.approx(sum(b["ell"] for b in doc["banks"]))
 
@@ -125,6 +126,9 @@ def test_missing_file_and_unparsable(tmp_path):
     assert r.returncode == 2 and "mapping" in r.stderr
 
 
-def test_alpha_with_interbank_rejected():
-    r = run("robust", EX / "interbank_five.yaml", "--alpha", "0.5", "--json")
-    assert r.returncode == 2 and "alpha" in r.stderr and "Section 5" in r.stderr
+def test_alpha_with_interbank_is_the_unified_model():
+    # formerly rejected ("interbank exposures are modelled with alpha = 0"): now the unified model
+    r = run("clear", EX / "interbank_five.yaml", "--alpha", "0.5", "--early", "0.5,0.5,0.5,0.5,0.5", "--json")
+    assert r.returncode == 0, r.stderr
+    r = run("clear", EX / "interbank_five.yaml", "--alpha", "1.5", "--json")
+    assert r.returncode == 2 and "alpha" in r.stderr

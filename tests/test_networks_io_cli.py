@@ -143,7 +143,7 @@ def test_cli_convert_and_neva_stats(tmp_path):
     [
         (["network", "generate", "ring", "-n", "10", "-o", "{d}/x.yaml"], "KIND"),
         (["network", "generate", "erdos-renyi", "-n", "10", "-d", "20", "-o", "{d}/x.yaml"], "mean_degree"),
-        (["network", "generate", "erdos-renyi", "-n", "10", "-d", "2", "-o", "{d}/x.txt"], "--output"),
+        (["network", "generate", "erdos-renyi", "-n", "10", "-d", "2", "-o", "{d}/x.txt"], "--out"),
         (["network", "generate", "erdos-renyi", "-n", "10", "-d", "2", "--impact", "0.7", "-o", "{d}/x.yaml"], "impact"),
         (["network", "stats", "{d}/missing.yaml"], "not found"),
     ],

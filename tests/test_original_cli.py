@@ -1,4 +1,4 @@
-"""`liqstress maximin` / `liqstress gap`: JSON contract of SPEC Part C, exit codes 2 and 3."""
+"""`liqstress maximin` / `liqstress gap`: JSON contract of docs/model.md §9.3, exit codes 2 and 3."""
 
 import json
 import os
@@ -45,7 +45,14 @@ def test_maximin_original_global_json(sysfile):
 
 @pytest.mark.parametrize("method", ["local", "grid"])
 def test_maximin_original_other_methods(sysfile, method):
-    doc = _json(["maximin", sysfile, "--bank", "B1", "--method", method, "--alpha", "0", "--json"])
+    """local and grid never certify: exit 4 (JSON still printed, one line on stderr) unless
+    --allow-uncertified (docs/model.md, "Exit statuses")."""
+    args = ["maximin", str(sysfile), "--bank", "B1", "--method", method, "--alpha", "0", "--json"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 4
+    assert json.loads(r.stdout)["certified"] is False
+    assert len(r.stderr.strip().splitlines()) == 1 and "--allow-uncertified" in r.stderr
+    doc = _json([*args, "--allow-uncertified"])
     assert KEYS <= set(doc) and doc["certified"] is False
 
 

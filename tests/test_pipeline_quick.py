@@ -1,4 +1,4 @@
-"""``liqstress pipeline --out DIR --quick`` end to end, and per-step degradation."""
+"""``liqstress pipeline -o DIR --quick`` end to end, and per-step degradation."""
 
 from __future__ import annotations
 

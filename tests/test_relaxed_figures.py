@@ -31,6 +31,14 @@ def test_figures_command_writes_png_and_csv(tmp_path):
     best = {a: max(float(r["min_Vt_relaxed"]) for r in stressed if float(r["alpha"]) == a) for a in (0.0, 0.5, 1.0)}
     L = float(stressed[0]["L_i"])
     assert best[0.5] > L > best[1.0]  # the stressed panel: default inevitable only at alpha = 1
+    # the left panel is visible: solvent robust strategy for every alpha (Proposition 4.3(i)),
+    # but the original-problem curves leave the L line (default for small / large early sales)
+    solvent = [r for r in rows if r["panel"] == "solvent"]
+    Ls = float(solvent[0]["L_i"])
+    for a in (0.0, 0.5, 1.0):
+        assert max(float(r["min_Vt_relaxed"]) for r in solvent if float(r["alpha"]) == a) >= Ls
+    assert min(float(r["min_V_original"]) for r in solvent) < Ls - 1e-3
+    assert doc["figure_4_2"]["solvent_L"] == Ls and str(out) in doc["figure_4_2"]["png"]
     f43 = doc["figure_4_3"]
     assert f43["dominant_2ell_gt_Lambda"] and f43["dominant_monotone_decreasing"]
     assert abs(f43["small_min_at_alpha"] - f43["small_alpha_bar"]) <= 0.05 + 1e-9

@@ -54,7 +54,7 @@ def test_columns_and_values_against_brute_force(reference):
     systems = dict(tiny_systems())
     for p in out.parent.glob("*.png"):
         assert p.stat().st_size > 1000
-    assert {p.name for p in out.parent.glob("*.png")} == {"gap_regret_hist.png", "gap_gap_vs_alpha.png", "gap_gap_vs_n.png"}
+    assert {p.name for p in out.parent.glob("*.png")} == {"gap_csv_regret_hist.png", "gap_csv_gap_vs_alpha.png", "gap_csv_gap_vs_n.png"}
     # independent brute force for the n = 2 system: min over a fine grid of the other bank
     sid2 = next(s for s, sy in systems.items() if sy.n == 2)
     sysm = systems[sid2]

@@ -1,4 +1,4 @@
-"""The random-system generator of the gap study is valid (SPEC A.1, Assumption 4.1) and
+"""The random-system generator of the gap study is valid (docs/model.md §2.1, Assumption 4.1) and
 reproducible."""
 
 from __future__ import annotations

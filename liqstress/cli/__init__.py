@@ -11,12 +11,16 @@ import pkgutil
 
 import typer
 
+from liqstress.cli._common import OneLineErrorsGroup
+
 app = typer.Typer(
+    cls=OneLineErrorsGroup,
     name="liqstress",
     help="Bank liquidity under stress: fire sales, robust early liquidation, CBC planning, stress reports.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: boolean options show as flags (--json), not "<bool>"
 )
 
 

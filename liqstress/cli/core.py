@@ -1,4 +1,4 @@
-"""``liqstress robust`` and ``liqstress clear`` (SPEC Part C)."""
+"""``liqstress robust`` and ``liqstress clear`` (docs/model.md §9.3)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,21 @@ from typing import Optional
 
 import typer
 
-from liqstress.cli._common import guarded, parse_float_list, print_json, render_table
+from liqstress.cli._common import guarded, parse_float_list, print_json, progress_enabled, render_table
 from liqstress.models.system import load_system
 
 
 def robust(
-    system: Path = typer.Argument(..., help="System file (YAML or JSON, SPEC Part C)."),
+    system: Path = typer.Argument(..., help="System file (YAML or JSON, docs/model.md §7.1)."),
     alpha: Optional[float] = typer.Option(None, "--alpha", help="Permanent price impact in [0, 1] (default: the file's)."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
-    """Robust early-liquidation strategy of every bank (Theorem 4.4 / Theorem 5.3)."""
+    """Robust early-liquidation strategy of every bank (Theorem 4.4 / Theorem 5.3; numeric where
+    the unified model has no closed form — each bank's ``method`` says which)."""
     from liqstress.solvers.robust import robust_strategies
 
     sysm = load_system(system)
-    res = robust_strategies(sysm, alpha)
+    res = robust_strategies(sysm, alpha, progress=progress_enabled())
     if res.worst_case_value is None:
         from liqstress.solvers.robust_values import interbank_worst_case_values
 
@@ -35,12 +36,18 @@ def robust(
         ["name", "ell", "alpha_bar", "strategy", "worst_case_others", "worst_case_value"],
         rows,
     )
+    by_method: dict = {}
+    for b in doc["banks"]:
+        by_method.setdefault(b["method"], []).append(b["name"])
+    for m, names in by_method.items():
+        shown = ", ".join(names[:8]) + (f" ... ({len(names)} banks)" if len(names) > 8 else "")
+        typer.echo(f"method {m}: {shown}")
     if res.value_note:
         typer.echo(res.value_note)
 
 
 def clear_cmd(
-    system: Path = typer.Argument(..., help="System file (YAML or JSON, SPEC Part C)."),
+    system: Path = typer.Argument(..., help="System file (YAML or JSON, docs/model.md §7.1)."),
     early: Optional[str] = typer.Option(None, "--early", help="Early sales x1,x2,... in bank order (default: none)."),
     alpha: Optional[float] = typer.Option(None, "--alpha", help="Permanent price impact in [0, 1] (default: the file's)."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),

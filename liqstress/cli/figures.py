@@ -86,27 +86,64 @@ def inner_original_2banks(system, i: int, x_i: float, alpha: float, ell_vec: np.
     return float(vals[k]), float(grid[k])
 
 
+def _with_L(system, i: int, Li: float):
+    from liqstress.models.system import System
+
+    L = system.L.copy()
+    L[i] = Li
+    return System.from_arrays(system.c, system.s, L, system.f, alpha=0.0, names=system.names)
+
+
 def stressed_copy(system, i: int):
     """Copy of a two-bank system with L_i raised between bank i's relaxed max-min values at
     alpha = 1 and alpha = 0.5 (Theorem 4.4), so that its robust strategy is solvent for small
     alpha and default is inevitable at alpha = 1 (the right panel of the paper's Figure 4.2)."""
-    from liqstress.models.system import System
     from liqstress.solvers.robust import robust_strategies
 
-    def with_L(Li):
-        L = system.L.copy()
-        L[i] = Li
-        return System.from_arrays(system.c, system.s, L, system.f, alpha=0.0, names=system.names)
-
-    sys_hi = with_L(system.c[i] + system.s[i])
+    sys_hi = _with_L(system, i, system.c[i] + system.s[i])
     v05 = robust_strategies(sys_hi, 0.5).worst_case_value[i]
     v1 = robust_strategies(sys_hi, 1.0).worst_case_value[i]
-    return with_L(0.5 * (v05 + v1))
+    return _with_L(system, i, 0.5 * (v05 + v1))
 
 
-def figure_4_2(system, out: Path, alphas=(0.0, 0.5, 1.0), points: int = 41, inner_points: int = 201) -> dict:
-    """Compute and write fig4_2.csv / fig4_2.png (left: the given system, right: a stressed
-    copy with higher L_i); ``i`` is the last bank (bank 2 of the paper).  Returns a summary."""
+def solvent_copy(system, i: int, grid: int = 400):
+    """Copy of a two-bank system with L_i chosen so that bank i's robust strategy is solvent
+    for every alpha (relaxed max-min value at alpha = 1 above L_i: Proposition 4.3(i)) while
+    the bank defaults when it sells nothing early (Vt_i(0) = c_i + ell_i f(Lambda) < L_i):
+    the left panel of the paper's Figure 4.2, where the original-problem curves leave the L
+    line near the ends of [0, ell_i].  L_i maximises the smaller of the two margins on a grid
+    (the given system is returned when no L_i has both margins positive)."""
+    from liqstress.solvers.robust import robust_strategies
+
+    best, best_L = -np.inf, None
+    for Li in np.linspace(system.c[i], system.c[i] + system.s[i], grid)[1:]:
+        sysL = _with_L(system, i, float(Li))
+        r = robust_strategies(sysL, 1.0)
+        e = r.ell
+        vt0 = float(sysL.c[i] + e[i] * sysL.f(float(e.sum())))
+        margin = min(float(r.worst_case_value[i]) - Li, Li - vt0) / max(Li, 1e-12)
+        if margin > best:
+            best, best_L = margin, float(Li)
+    if best_L is None or best <= 0:
+        return system
+    return _with_L(system, i, best_L)
+
+
+def check_fig42_system(system) -> None:
+    """InputError unless ``system`` can draw Figure 4.2 (two banks, no interbank block)."""
+    if system.n != 2:
+        raise InputError("--system", f"Figure 4.2 needs a two-bank system, got {system.n} banks")
+    if system.has_interbank:
+        raise InputError("--system", "Figure 4.2 is for permanent price impact (no interbank block)")
+
+
+def figure_4_2(system, out: Path, alphas=(0.0, 0.5, 1.0), points: int = 41, inner_points: int = 201,
+               tick=None) -> dict:
+    """Compute and write fig4_2.csv / fig4_2.png; ``i`` is the last bank (bank 2 of the paper).
+    Left panel: a copy of the system whose L_i makes the robust strategy solvent for every
+    alpha while small and large early sales default (:func:`solvent_copy`); right panel: a
+    copy where default is inevitable at alpha = 1 (:func:`stressed_copy`).  ``tick()`` is
+    called after each curve (progress).  Returns a summary."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -115,21 +152,20 @@ def figure_4_2(system, out: Path, alphas=(0.0, 0.5, 1.0), points: int = 41, inne
     from liqstress.solvers.clearing import ell as ell_of
     from liqstress.solvers.relaxed import _grid_inner_9, prepare
 
-    if system.n != 2:
-        raise InputError("--system", f"Figure 4.2 needs a two-bank system, got {system.n} banks")
-    if system.has_interbank:
-        raise InputError("--system", "Figure 4.2 is for permanent price impact (no interbank block)")
+    check_fig42_system(system)
     i = 1
     rows = []
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 5.4))
     styles = {0: "-", 1: "--", 2: ":"}
     worst_violation = -np.inf
-    panels = (("given", system), ("stressed", stressed_copy(system, i)))
+    panels = (("solvent", solvent_copy(system, i)), ("stressed", stressed_copy(system, i)))
+    bar = tick or (lambda: None)
     for p_k, (panel, sysp) in enumerate(panels):
         ax = axes[p_k]
         e = ell_of(sysp)
         Li = float(sysp.L[i])
         xs = np.linspace(0.0, e[i], points)
+        ax.axhline(Li, color="0.45", lw=2.2, alpha=0.6, zorder=1)
         for a_k, alpha in enumerate(alphas):
             sysa = sysp.with_alpha(alpha)
             prob = prepare(sysa, i, e)
@@ -141,31 +177,56 @@ def figure_4_2(system, out: Path, alphas=(0.0, 0.5, 1.0), points: int = 41, inne
                 viol = min(relx[k], Li) - orig[k]  # Proposition 4.3: V >= min(Vt, L)
                 worst_violation = max(worst_violation, viol)
                 rows.append([panel, sysp.names[i], alpha, xi, orig[k], relx[k], Li, wj, bool(viol <= 1e-9)])
+            bar()
             st = styles.get(a_k, "-.")
-            ax.plot(xs, orig, st, color="tab:blue", label=f"min V (original), alpha={alpha:g}")
-            ax.plot(xs, relx, st, color="tab:red", marker="o", markersize=3, markevery=max(1, points // 12), label=f"min Vt (relaxed), alpha={alpha:g}")
-        ax.axhline(Li, color="k", lw=0.8, label=f"L_{sysp.names[i]} = {Li:.4g}")
-        ax.set_xlabel(f"x_{sysp.names[i]} (early sale of bank {sysp.names[i]})")
-        ax.set_ylabel("worst-case liquid value")
-        ax.set_title(f"{panel} system: bank {sysp.names[i]}, L = {Li:.4g}")
+            ax.plot(xs, orig, st, color="tab:blue", lw=1.8, zorder=3)
+            ax.plot(xs, relx, st, color="tab:red", lw=1.2, marker="o", markersize=3,
+                    markevery=max(1, points // 12), zorder=2)
+        ax.set_xlabel(f"x_{sysp.names[i]}: early sale of bank {sysp.names[i]} (units of the illiquid asset)")
+        ax.set_ylabel(f"worst-case liquid value of bank {sysp.names[i]}")
+        what = "solvent for every alpha" if panel == "solvent" else "default inevitable at alpha = 1"
+        ax.set_title(f"{what}: L_{sysp.names[i]} = {Li:.4g}", fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower center")
-    fig.suptitle("Figure 4.2: min over x_-i of V_i (blue, exact clearing) and of Vt_i (red, relaxed), line L_i")
-    fig.tight_layout()
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color="tab:blue", lw=1.8, label="min over x_-i of V_i (original (7), exact clearing)"),
+               Line2D([], [], color="tab:red", lw=1.2, marker="o", ms=3, label="min over x_-i of Vt_i (relaxed (9))"),
+               Line2D([], [], color="0.45", lw=2.2, alpha=0.6, label="liabilities L_i")]
+    handles += [Line2D([], [], color="k", ls=styles.get(k, "-."), label=f"alpha = {a:g}") for k, a in enumerate(alphas)]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.suptitle("Figure 4.2: worst-case value of bank " + panels[0][1].names[i] + " against its early sale")
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     fig.savefig(out / "fig4_2.png", dpi=130)
     plt.close(fig)
     with open(out / "fig4_2.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
+        w = csv.writer(fh, lineterminator="\n")
         w.writerow(["panel", "bank", "alpha", "x_i", "min_V_original", "min_Vt_relaxed", "L_i", "argmin_x_other", "prop43_ok"])
         w.writerows(rows)
     return {"png": str(out / "fig4_2.png"), "csv": str(out / "fig4_2.csv"), "rows": len(rows),
-            "stressed_L": float(panels[1][1].L[i]), "prop43_max_violation": float(max(worst_violation, 0.0))}
+            "solvent_L": float(panels[0][1].L[i]), "stressed_L": float(panels[1][1].L[i]),
+            "prop43_max_violation": float(max(worst_violation, 0.0))}
 
 
 # ----------------------------------------------------------------------------- Figure 4.3
-def figure_4_3(system, out: Path, alphas: int = 101, check_points: int = 5) -> dict:
+def check_fig43_system(system) -> tuple[int, int]:
+    """(dominant, small) banks of a Figure 4.3 system; InputError if it cannot draw it."""
+    from liqstress.solvers.clearing import ell as ell_of
+
+    if system.has_interbank:
+        raise InputError("--system43", "Figure 4.3 is for permanent price impact (no interbank block)")
+    e = ell_of(system)
+    if float(e.sum()) <= 0:
+        raise InputError("--system43", "no bank needs to sell (Lambda = 0)")
+    dom = int(np.argmax(e))
+    small_cands = [k for k in np.argsort(e) if e[k] > 0 and k != dom]
+    if not small_cands:
+        raise InputError("--system43", "needs at least two banks with ell_i > 0")
+    return dom, int(small_cands[0])
+
+
+def figure_4_3(system, out: Path, alphas: int = 101, check_points: int = 5, tick=None) -> dict:
     """x_i*(alpha) and w*(alpha) (Theorem 4.4) for the dominant and a small bank;
-    certified SCIP max-min markers at ``check_points`` values of alpha."""
+    certified SCIP max-min markers at ``check_points`` values of alpha (``tick()`` after each)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -175,17 +236,10 @@ def figure_4_3(system, out: Path, alphas: int = 101, check_points: int = 5) -> d
     from liqstress.solvers.relaxed import maximin_relaxed
     from liqstress.solvers.robust import robust_permanent
 
-    if system.has_interbank:
-        raise InputError("--system43", "Figure 4.3 is for permanent price impact (no interbank block)")
+    dom, small = check_fig43_system(system)
     e = ell_of(system)
     Lam = float(e.sum())
-    if Lam <= 0:
-        raise InputError("--system43", "no bank needs to sell (Lambda = 0)")
-    dom = int(np.argmax(e))
-    small_cands = [k for k in np.argsort(e) if e[k] > 0 and k != dom]
-    if not small_cands:
-        raise InputError("--system43", "needs at least two banks with ell_i > 0")
-    small = int(small_cands[0])
+    bar = tick or (lambda: None)
     al = np.linspace(0.0, 1.0, alphas)
     X = np.empty((al.size, system.n))
     Wst = np.empty((al.size, system.n))
@@ -198,30 +252,45 @@ def figure_4_3(system, out: Path, alphas: int = 101, check_points: int = 5) -> d
             for b in (small, dom):
                 r = maximin_relaxed(system.with_alpha(float(a)), b, method="global", ell_vec=e)
                 checks.append((float(a), b, r.strategy, float(np.sum(r.worst_case_others)), r.value, r.certified))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+            bar()
+    from matplotlib.lines import Line2D
+
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 5.2))
     for b, col in ((small, "tab:green"), (dom, "tab:purple")):
         nm = system.names[b]
-        axes[0].plot(al, X[:, b] / e[b], color=col, label=f"{nm}: x*/ell (ell={e[b]:.3g})")
-        axes[1].plot(al, Wst[:, b] / max(Lam - e[b], 1e-300), color=col, label=f"{nm}: w*/W (W={Lam - e[b]:.3g})")
+        axes[0].plot(al, X[:, b] / e[b], color=col, lw=1.8)
+        axes[1].plot(al, Wst[:, b] / max(Lam - e[b], 1e-300), color=col, lw=1.8)
         for ax in axes:
-            ax.axvline(ab[b], color=col, ls=":", lw=0.9)
+            ax.axvline(ab[b], color=col, ls=":", lw=1.1)
         ca = [c for c in checks if c[1] == b]
         if ca:
-            axes[0].plot([c[0] for c in ca], [c[2] / e[b] for c in ca], "x", color="k", ms=6)
-            axes[1].plot([c[0] for c in ca], [c[3] / max(Lam - e[b], 1e-300) for c in ca], "x", color="k", ms=6)
-    axes[0].axhline(0.5, color="k", lw=0.6, ls="--", label="upper bound ell/2")
-    axes[0].set_title("robust strategy x_i*(alpha) / ell_i")
-    axes[1].set_title("worst-case aggregate of the others w*(alpha) / W_i")
+            axes[0].plot([c[0] for c in ca], [c[2] / e[b] for c in ca], "x", color="k", ms=7, zorder=4)
+            axes[1].plot([c[0] for c in ca], [c[3] / max(Lam - e[b], 1e-300) for c in ca], "x", color="k", ms=7, zorder=4)
+    axes[0].axhline(0.5, color="k", lw=0.8, ls="--")
+    axes[0].set_title("robust strategy relative to ell_i", fontsize=10)
+    axes[0].set_ylabel("x_i*(alpha) / ell_i")
+    axes[1].set_title("others' worst-case aggregate early sale relative to W_i", fontsize=10)
+    axes[1].set_ylabel("w*(alpha) / W_i,  W_i = Lambda - ell_i")
     for ax in axes:
-        ax.set_xlabel("alpha (permanent price impact)")
+        ax.set_xlabel("alpha (share of the early sale still depressing the price at t = 2)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle("Figure 4.3: closed form (lines), certified SCIP max-min (x), alphabar_i (dotted)")
-    fig.tight_layout()
+    handles = []
+    for b, col in ((small, "tab:green"), (dom, "tab:purple")):
+        kind = "V shape (Theorems 4.4, 4.5)" if b == small else "2 ell_i > Lambda (Proposition 4.6)"
+        handles.append(Line2D([], [], color=col, lw=1.8,
+                              label=f"{system.names[b]}: closed form, ell = {e[b]:.3g}, {kind}"))
+        handles.append(Line2D([], [], color=col, ls=":", lw=1.1,
+                              label=f"{system.names[b]}: tipping point alphabar = 1 - ell_i/Lambda = {ab[b]:.3f}"))
+    handles.append(Line2D([], [], color="k", ls="--", lw=0.8, label="upper bound x_i* <= ell_i / 2 (ratio 1/2)"))
+    if checks:
+        handles.append(Line2D([], [], color="k", marker="x", ls="", ms=7, label="certified numerical max-min of (9) (SCIP)"))
+    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.suptitle(f"Figure 4.3: robust strategy and worst case against alpha (Lambda = {Lam:.4g})")
+    fig.tight_layout(rect=(0, 0.17, 1, 1))
     fig.savefig(out / "fig4_3.png", dpi=130)
     plt.close(fig)
     with open(out / "fig4_3.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
+        w = csv.writer(fh, lineterminator="\n")
         w.writerow(["alpha", "bank", "ell", "alpha_bar", "strategy", "worst_case_others", "source", "certified"])
         for k, a in enumerate(al):
             for b in range(system.n):
@@ -245,7 +314,7 @@ def figure_4_3(system, out: Path, alphas: int = 101, check_points: int = 5) -> d
 
 
 def figures(
-    out: Path = typer.Option(..., "--out", help="Output directory (created if missing)."),
+    out: Path = typer.Option(..., "-o", "--out", help="Output directory (created if missing)."),
     system: Optional[Path] = typer.Option(None, "--system", help="Two-bank system for Figure 4.2 (default examples/systems/two_banks.yaml)."),
     system43: Optional[Path] = typer.Option(None, "--system43", help="System for Figure 4.3 (default examples/systems/four_banks_fig43.yaml)."),
     points: int = typer.Option(41, "--points", min=3, help="Grid points in x_i for Figure 4.2."),
@@ -254,16 +323,21 @@ def figures(
     check_points: int = typer.Option(5, "--check-points", min=0, help="alphas with a certified SCIP check in Figure 4.3 (0: none)."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
-    """Figures 4.2 and 4.3 of the paper (PNG and CSV in DIR)."""
-    if out.exists() and not out.is_dir():
-        raise InputError("--out", f"{out} exists and is not a directory")
-    out.mkdir(parents=True, exist_ok=True)
+    """Figures 4.2 and 4.3 of the paper (PNG and CSV in DIR; nothing is written unless both succeed)."""
+    from liqstress.cli._common import check_output_path, progress, write_outputs_atomically
+
+    check_output_path(out, "--out", directory=True)
     s2, src2 = _load(system, "two_banks.yaml", _TWO_BANKS)
     s4, src4 = _load(system43, "four_banks_fig43.yaml", _FOUR_BANKS)
-    doc = {
-        "figure_4_2": {"system": src2, **figure_4_2(s2, out, points=points, inner_points=inner_points)},
-        "figure_4_3": {"system": src4, **figure_4_3(s4, out, alphas=alphas, check_points=check_points)},
-    }
+    check_fig42_system(s2)  # every input is validated before anything is computed or written
+    check_fig43_system(s4)
+    with write_outputs_atomically(out) as stage, progress(6 + check_points, "figures", unit="curve") as bar:
+        f42 = figure_4_2(s2, stage, points=points, inner_points=inner_points, tick=bar.advance)
+        f43 = figure_4_3(s4, stage, alphas=alphas, check_points=check_points, tick=bar.advance)
+    for f in (f42, f43):  # report the final paths, not the staging folder
+        for k in ("png", "csv"):
+            f[k] = str(out / Path(f[k]).name)
+    doc = {"figure_4_2": {"system": src2, **f42}, "figure_4_3": {"system": src4, **f43}}
     if json_out:
         print_json(doc)
         return

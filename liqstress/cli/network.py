@@ -12,36 +12,58 @@ from liqstress.errors import InputError
 network_app = typer.Typer(
     name="network",
     help="Interbank liability networks: generate random systems, statistics, format conversion.",
-    no_args_is_help=True,
+    no_args_is_help=True, rich_markup_mode=None,
 )
 
 
-def _write(system, out: str) -> None:
-    from liqstress.networks.io import save_system, write_neva_csv
+def _targets(out: str) -> list[str]:
+    """The file(s) ``--out`` names, validated before any work (suffix, writable parent)."""
+    from pathlib import Path
+
+    from liqstress.cli._common import check_output_path
 
     text = str(out)
     if ":" in text and text.lower().endswith(".csv"):
-        bs, ex = text.rsplit(":", 1)
-        write_neva_csv(system, bs, ex)
-        return
-    if not text.lower().endswith((".yaml", ".yml", ".json")):
-        raise InputError("--output", f"suffix must be .yaml, .yml or .json (or BALANCE.csv:EXPOSURES.csv), got {text!r}")
-    save_system(system, text)
+        files = text.rsplit(":", 1)
+    elif text.lower().endswith((".yaml", ".yml", ".json")):
+        files = [text]
+    else:
+        raise InputError("--out", f"suffix must be .yaml, .yml or .json (or BALANCE.csv:EXPOSURES.csv), got {text!r}")
+    for f in files:
+        check_output_path(Path(f), "--out")
+    return files
+
+
+def _write(system, out: str) -> None:
+    """Write ``system`` to ``--out``; every file is staged and moved into place at the end."""
+    from contextlib import ExitStack
+    from pathlib import Path
+
+    from liqstress.cli._common import atomic_file
+    from liqstress.networks.io import save_system, write_neva_csv
+
+    files = _targets(out)
+    with ExitStack() as stack:
+        tmp = [stack.enter_context(atomic_file(Path(f), "--out")) for f in files]
+        if len(tmp) == 2:
+            write_neva_csv(system, tmp[0], tmp[1])
+        else:
+            save_system(system, tmp[0])
 
 
 def generate_cmd(
     kind: str = typer.Argument(..., help="Topology: erdos-renyi | core-periphery | scale-free."),
-    banks: int = typer.Option(..., "--banks", "-n", help="Number of banks (>= 2)."),
+    banks: int = typer.Option(..., "--banks", "-n", help="Number of banks in the generated system (>= 2)."),
     mean_degree: float = typer.Option(10.0, "--mean-degree", "-d", help="Mean out-degree = edges / banks."),
     seed: int = typer.Option(0, "--seed", "-s", help="Random seed (reproducible output)."),
-    output: str = typer.Option(..., "--output", "-o", help="System file (.yaml/.yml/.json) or BALANCE.csv:EXPOSURES.csv."),
+    output: str = typer.Option(..., "-o", "--out", help="System file (.yaml/.yml/.json) or BALANCE.csv:EXPOSURES.csv."),
     impact: float = typer.Option(0.05, "--impact", help="Price drop if the whole illiquid stock were sold: f(S) = 1 - impact."),
     inverse_demand: str = typer.Option("linear", "--inverse-demand", help="linear | exponential (valid for Assumption 4.1 on the generated S)."),
     core_frac: float = typer.Option(0.1, "--core-frac", help="core-periphery: share of banks in the core."),
     gamma: float = typer.Option(2.5, "--gamma", help="scale-free: degree tail exponent (> 2)."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout (a summary of what was written)."),
 ) -> None:
-    """Generate a random interbank system (SPEC Part C system file) with realistic balance sheets."""
+    """Generate a random interbank system (system file, docs/model.md §7.1) with realistic balance sheets."""
     from liqstress.networks.generators import KINDS, generate
 
     if kind not in KINDS:
@@ -50,6 +72,7 @@ def generate_cmd(
         raise InputError("--inverse-demand", f"must be linear or exponential, got {inverse_demand!r}")
     if kind == "scale-free" and not gamma > 2:
         raise InputError("--gamma", f"must be > 2 (finite mean degree), got {gamma}")
+    _targets(output)
     t0 = time.perf_counter()
     sysm = generate(kind, banks, mean_degree, seed=seed, impact=impact, inverse_demand=inverse_demand, core_frac=core_frac, gamma=gamma)
     t_gen = time.perf_counter() - t0
@@ -105,11 +128,12 @@ def stats_cmd(
 
 def convert_cmd(
     source: str = typer.Argument(..., help="System file or neva pair BALANCE.csv:EXPOSURES.csv."),
-    output: str = typer.Option(..., "--output", "-o", help="System file (.yaml/.yml/.json) or BALANCE.csv:EXPOSURES.csv."),
+    output: str = typer.Option(..., "-o", "--out", help="System file (.yaml/.yml/.json) or BALANCE.csv:EXPOSURES.csv."),
 ) -> None:
-    """Convert between system files (SPEC Part C) and neva-style CSV pairs."""
+    """Convert between system files (docs/model.md §7.1) and neva-style CSV pairs."""
     from liqstress.networks.io import load_any
 
+    _targets(output)
     sysm = load_any(source)
     _write(sysm, output)
     typer.echo(f"wrote {output}: {sysm.n} banks")

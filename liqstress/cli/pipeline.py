@@ -5,14 +5,15 @@ command exits 1 if any step failed):
 
 1. ``robust``  — robust strategies (Theorem 4.4) of ``examples/systems/eight_banks.yaml``:
    table on stdout, ``robust/robust.csv`` and ``robust/robust.json``;
-2. ``gap``     — a small relaxation-gap study (SPEC A.6): random systems x banks with the
+2. ``gap``     — a small relaxation-gap study (docs/model.md §4): random systems x banks with the
    certified global method; a task whose global solve fails is retried with the local
    method and marked as such (never silently certified): ``gap/gap.csv`` + 3 PNG;
 3. ``figures`` — the paper figures (the ``liqstress figures`` command's function): ``figures/``;
 4. ``cbc``     — CBC plan of ``examples/plans/treasury_plan.yaml`` (exact horizon vs
    waterfall): ``cbc/plan.json``, ``cbc/actions.csv``, ``cbc/deployment.csv``, ``cbc/chart.png``;
 5. ``stress``  — the stress report of ``examples/stress/midsize_bank.yaml``:
-   ``stress/report.md``, ``stress/report.html`` and its PNGs;
+   ``stress/report.md``, ``stress/report.html``, its PNGs (cash, CBC, tornado) and CSVs (daily
+   series, sensitivities, EBA C 66.01 maturity ladder, summary);
 
 and ``DIR/README.md`` (index of outputs and key numbers) plus ``DIR/pipeline.json``.
 """
@@ -84,7 +85,7 @@ def step_robust(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult
 
 def step_gap(out: Path, quick: bool, examples: Path = EXAMPLES, systems: Optional[int] = None, banks: Optional[int] = None,
              seed: int = 2026, workers: int = 1, report: Optional[str] = None) -> StepResult:
-    """Small relaxation-gap study (SPEC A.6) with the certified global method (3 systems x 3
+    """Small relaxation-gap study (docs/model.md §4) with the certified global method (3 systems x 3
     banks; 2 x 2 with ``quick``); failed global solves are retried with the local method
     (reported, never certified).  ``report`` replaces the global gap function (tests)."""
     from liqstress.research.gap_sweep import DEFAULT_REPORT, is_ok, make_tasks, run_sweep, summary_stats
@@ -98,7 +99,9 @@ def step_gap(out: Path, quick: bool, examples: Path = EXAMPLES, systems: Optiona
     csv_path.unlink(missing_ok=True)  # a pipeline run is a fresh study, not a resume
     syslist = random_systems(seed, systems, [banks])
     tasks = make_tasks(syslist, "global", report=report or DEFAULT_REPORT)
-    summ = run_sweep(tasks, csv_path, workers=workers, progress=False, plots=False)
+    from liqstress.cli._common import progress_enabled
+
+    summ = run_sweep(tasks, csv_path, workers=workers, progress=progress_enabled(), plots=False)
     rows = summ.rows
     failed = [r for r in rows if not is_ok(r)]
     warnings = []
@@ -182,6 +185,7 @@ def step_cbc(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult:
 
     from liqstress.cli.cbc import write_chart
     from liqstress.models.cbc_plan import CBCPlan
+    from liqstress.cli._common import fmt_days
     from liqstress.solvers.cbc import solve_plan, waterfall
 
     path = Path(examples) / "plans" / "treasury_plan.yaml"
@@ -195,12 +199,12 @@ def step_cbc(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult:
     (d / "plan.json").write_text(json.dumps(_jsonable(doc), indent=2))
     pd.DataFrame(res.actions, columns=["day", "asset", "action", "amount", "cash"]).to_csv(d / "actions.csv", index=False)
     res.deployment.to_csv(d / "deployment.csv")
-    write_chart(d / "chart.png", res, base)
+    write_chart(d / "chart.png", res, base, plan.unit)
     r = StepResult("cbc", True, outputs=[d / "plan.json", d / "actions.csv", d / "deployment.csv", d / "chart.png"])
     r.key = {
         "plan": path.name,
-        "survival_days (LP)": res.survival_days,
-        "survival_days (waterfall)": base.survival_days,
+        "survival_days (LP)": fmt_days(res.survival_days, res.horizon_days),
+        "survival_days (waterfall)": fmt_days(base.survival_days, base.horizon_days),
         "horizon_days": res.horizon_days,
         "remaining_cbc (LP)": round(float(res.remaining_cbc), 4),
         "actions": len(res.actions),
@@ -221,23 +225,30 @@ def step_stress(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult
         raise InputError("stress file", f"not found: {path}")
     d = out / "stress"
     d.mkdir(parents=True, exist_ok=True)
-    res = write_report(path, d / "report.md", reverse=not quick)
+    res = write_report(path, d / "report.md", reverse=not quick, sensitivities=not quick)
     doc = res.summary()
     outputs = [Path(res.markdown), Path(res.html), *[Path(p) for p in res.figures]]
     outputs += sorted(d.glob("*.csv"))
     outputs = list(dict.fromkeys(Path(p).resolve() for p in outputs))
     r = StepResult("stress", Path(res.markdown).exists() and Path(res.html).exists(), outputs=outputs)
-    r.key = {"stress file": path.name, "base LCR": doc.get("base_lcr")}
+    from liqstress.cli._common import fmt_days, fmt_percent
+
+    r.key = {"stress file": path.name, "base LCR": fmt_percent(doc.get("base_lcr"))}
     for sc in doc["scenarios"]:
-        r.key[f"{sc['name']}: survival LP / waterfall / internal min (days)"] = (
-            f"{sc['survival_days']} / {sc['waterfall_survival_days']} / {sc['internal_minimum_days']}")
-        r.key[f"{sc['name']}: stress LCR"] = sc["stress_lcr"]
+        H = sc["horizon_days"]
+        r.key[f"{sc['name']}: survival LP / waterfall / with actions / internal min (days)"] = (
+            f"{fmt_days(sc['survival_days'], H)} / {fmt_days(sc['waterfall_survival_days'], H)} / "
+            f"{fmt_days(sc['survival_days_with_actions'], H)} / {sc['internal_minimum_days']}")
+        short = (sc.get("shortfall_to_minimum") or {}).get("amount") or 0.0
+        if short > 0:
+            r.key[f"{sc['name']}: cash short of the internal minimum"] = f"{short:,.4g} {doc.get('unit', '')}".strip()
+        r.key[f"{sc['name']}: stress LCR"] = fmt_percent(sc["stress_lcr"])
     fails = [c["item"] for c in doc["checklist"] if c["status"] == "fail"]
     r.key["checklist"] = f"{len(doc['checklist']) - len(fails)}/{len(doc['checklist'])} pass"
     if fails:
         r.warnings.append("checklist items failing: " + "; ".join(fails))
     if quick:
-        r.warnings.append("--quick: reverse stress test skipped")
+        r.warnings.append("--quick: reverse stress test and sensitivities skipped")
     return r
 
 
@@ -286,8 +297,10 @@ def _one_line(err: BaseException) -> str:
 
 
 def _fmt(v: Any) -> str:
+    from liqstress.cli._common import fmt_number
+
     if isinstance(v, float):
-        return "-" if not math.isfinite(v) else f"{v:.6g}"
+        return "-" if not math.isfinite(v) else fmt_number(v)
     return "-" if v is None else str(v)
 
 
@@ -306,7 +319,7 @@ def write_index(out: Path, results: list[StepResult], total: float, quick: bool)
     lines = [
         "# liqstress pipeline output",
         "",
-        f"`liqstress pipeline --out {out.name}{' --quick' if quick else ''}` finished in {total:.1f} s "
+        f"`liqstress pipeline -o {out.name}{' --quick' if quick else ''}` finished in {total:.1f} s "
         f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}): "
         + ("all steps succeeded." if not failed else f"{len(failed)} step(s) FAILED: {', '.join(r.name for r in failed)}."),
         "",
@@ -346,14 +359,15 @@ def write_index(out: Path, results: list[StepResult], total: float, quick: bool)
 
 
 def pipeline(
-    out: Path = typer.Option(..., "--out", help="Output folder (created; existing files are overwritten)."),
+    out: Path = typer.Option(..., "-o", "--out", help="Output folder (created; existing files are overwritten)."),
     quick: bool = typer.Option(False, "--quick", help="Smaller gap study and figures (for CI)."),
     only: Optional[str] = typer.Option(None, "--only", help="Comma-separated subset of steps: robust,gap,figures,cbc,stress."),
     examples: Path = typer.Option(EXAMPLES, "--examples", help="Folder with systems/eight_banks.yaml, plans/treasury_plan.yaml, stress/midsize_bank.yaml."),
 ) -> None:
     """Run the whole pipeline on the bundled examples into one folder (index: DIR/README.md)."""
-    if out.exists() and not out.is_dir():
-        raise InputError("--out", f"is a file, not a folder: {out}")
+    from liqstress.cli._common import check_output_path
+
+    check_output_path(out, "--out", directory=True)
     steps = STEPS
     if only:
         names = [t.strip() for t in only.split(",") if t.strip()]

@@ -1,4 +1,4 @@
-"""``liqstress sweep gap``: the relaxation-gap study of SPEC A.6 over many systems.
+"""``liqstress sweep gap``: the relaxation-gap study of docs/model.md §4 over many systems.
 
 Thin layer over :mod:`liqstress.research.gap_sweep` (tasks, executors, resumable output,
 plots) and :mod:`liqstress.research.random_systems` (the documented random generator).
@@ -12,10 +12,10 @@ from typing import Optional
 
 import typer
 
-from liqstress.cli._common import guarded, print_json, render_table
+from liqstress.cli._common import check_output_path, guarded, print_json, render_table
 from liqstress.errors import InputError
 
-sweep_app = typer.Typer(name="sweep", help="Parameter sweeps (relaxation gap of SPEC A.6).", no_args_is_help=True)
+sweep_app = typer.Typer(name="sweep", help="Parameter sweeps (relaxation gap of docs/model.md §4).", no_args_is_help=True, rich_markup_mode=None)
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -65,10 +65,10 @@ def build_tasks(
 def gap(
     out: Path = typer.Option(..., "-o", "--out", help="Output file: .csv or .parquet (resumable)."),
     systems: Optional[int] = typer.Option(None, "--systems", help="Number of random systems (or the first N files of --systems-dir)."),
-    banks: str = typer.Option("3", "--banks", help="Banks per random system: 3, a list 2,3,5 (cycled) or a range 2-6."),
+    banks: str = typer.Option("3", "--banks", help="Number of banks in each generated system: 3, a list 2,3,5 (cycled) or a range 2-6."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random systems (system k is drawn from SeedSequence of (seed, k))."),
     alpha: Optional[float] = typer.Option(None, "--alpha", help="Fix alpha for every system (default: random U(0,1), or the file's)."),
-    kind: Optional[str] = typer.Option(None, "--kind", help="Fix the inverse-demand family: linear, exponential or power."),
+    inverse_demand: Optional[str] = typer.Option(None, "--inverse-demand", help="Fix the inverse-demand family: linear, exponential or power (default: random)."),
     workers: int = typer.Option(min(2, os.cpu_count() or 1), "--workers", help="Local worker processes (1 = in this process)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786): run the tasks on that cluster."),
     method: str = typer.Option("global", "--method", help="Method for the original problem (7): global | local | grid."),
@@ -77,14 +77,16 @@ def gap(
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
     json_out: bool = typer.Option(False, "--json", help="Summary as one JSON document on stdout."),
 ) -> None:
-    """Relaxation gap per bank: v_opt (7), v_rob, vt, regret and conservatism (SPEC A.6)."""
+    """Relaxation gap per bank: v_opt (7), v_rob, vt, regret and conservatism (docs/model.md §4)."""
     from liqstress.research.gap_sweep import check_output, run_sweep, summary_stats
 
     if workers < 1:
         raise InputError("--workers", f"must be >= 1, got {workers}")
+    kind = inverse_demand
     if kind is not None and kind not in ("linear", "exponential", "power"):
-        raise InputError("--kind", f"must be linear, exponential or power; got {kind!r}")
+        raise InputError("--inverse-demand", f"must be linear, exponential or power; got {kind!r}")
     check_output(out)
+    check_output_path(out, "--out")
     tasks = build_tasks(systems, banks, seed, alpha, method, systems_dir, kind)
     summ = run_sweep(tasks, out, workers=workers, scheduler=scheduler, progress=not no_progress)
     stats = summary_stats(summ.rows)
@@ -112,7 +114,7 @@ def gap(
         + (f", {summ.rate:.2f} tasks/s" if summ.computed else "")
     )
     render_table(
-        "Relaxation gap summary (SPEC A.6)",
+        "Relaxation gap summary (docs/model.md §4)",
         ["rows", "solved", "certified", "max_regret", "mean_regret", "max_cons_capped", "mean_cons_capped"],
         [[stats["rows"], stats["solved"], stats["certified"], stats["max_regret"], stats["mean_regret"], stats["max_conservatism_capped"], stats["mean_conservatism_capped"]]],
     )

@@ -1,6 +1,6 @@
-"""The CBC plan file (SPEC Part C) as a pydantic v2 model: :class:`CBCPlan`.
+"""The CBC plan file (docs/model.md §7.2) as a pydantic v2 model: :class:`CBCPlan`.
 
-Minimal file (SPEC Part C)::
+Minimal file (docs/model.md §7.2)::
 
     horizon_days: 90
     opening_cash: 100.0
@@ -15,17 +15,21 @@ Optional extensions (all optional, documented in ``docs/cbc.md``):
   ``closed_days`` (action days on which the asset's market is closed),
   ``repo_term_days`` (a repo made on day t of u units repays ``u (1 - repo_haircut)`` on day
   ``t + settlement_days + repo_term_days`` and the collateral comes back; default: no maturity
-  inside the horizon, as in SPEC Part C), ``rollover`` (a maturing repo may be rolled for
+  inside the horizon, as in docs/model.md §6.3), ``rollover`` (a maturing repo may be rolled for
   another term instead of repaid; default false), ``price_impact``
   (``{kind: linear|exponential|power, beta, gamma?, tranches?}``: sale proceeds are the concave
-  ``(1 - sale_discount) F(U)``, ``F(u) = u f(u)``, SPEC Part A inverse demand, discretised in
+  ``(1 - sale_discount) F(U)``, ``F(u) = u f(u)``, inverse demand of docs/model.md §2.2, discretised in
   ``tranches`` equal-width tranches, default 20; the tranche proceeds are a lower bound of
   the exact concave proceeds, see ``liqstress.solvers.cbc_compile.tranche_prices``);
 * ``facilities``: central-bank lines ``{id, amount, haircut, lead_days, counted_in_horizon,
   daily_capacity?}``; a draw of u on day t pays ``u (1 - haircut)`` on day ``t + lead_days``;
-  lines with ``counted_in_horizon: false`` (the default, SPEC Part B) are shown but not used;
+  lines with ``counted_in_horizon: false`` (the default, docs/model.md §6.2) are shown but not used;
 * ``management_actions``: ``{id, amount, lead_days, capacity_per_day?}``; u taken on day t
   pays u on day ``t + lead_days``;
+* ``minimum_balance`` (default 0): cash the plan must keep at all times (a minimum operational
+  buffer plus an intraday requirement); survival to T then means ``B_t >= minimum_balance``
+  for every t <= T;
+* ``unit``: the currency unit of every amount (``"$M"``, ``"EUR bn"``), shown on charts;
 * ``scenario`` + ``haircut_addons: {scenario: {asset_id_or_level: addon}}``: when
   ``scenario`` names a key of ``haircut_addons``, each addon is added to both the
   ``sale_discount`` and the ``repo_haircut`` of the matching asset lines (an asset-id key
@@ -54,7 +58,7 @@ DEFAULT_TRANCHES = 20
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=False, strict=True)
 
 
 def _unit_interval(v: Optional[float]) -> Optional[float]:
@@ -70,7 +74,7 @@ def _nonneg(v: Optional[float]) -> Optional[float]:
 
 
 class PriceImpact(InverseDemandSpec):
-    """Inverse demand of SPEC Part A (same fields and checks as the system file's
+    """Inverse demand of docs/model.md §2.2 (same fields and checks as the system file's
     ``inverse_demand``) applied to the cumulative volume sold of one asset line."""
 
     tranches: int = Field(DEFAULT_TRANCHES, ge=1, le=1000)
@@ -96,6 +100,7 @@ class AssetLine(_Strict):
     repo_term_days: Optional[int] = Field(None, ge=1)
     rollover: bool = False
     price_impact: Optional[PriceImpact] = None
+    currency: Optional[str] = None  # stress files: the line's currency (default: the reporting currency)
 
     _nn = field_validator("amount", "daily_capacity", "encumbered")(_nonneg)
     _ui = field_validator("sale_discount", "repo_haircut")(_unit_interval)
@@ -146,7 +151,7 @@ class ManagementAction(_Strict):
 
 
 class CBCPlan(_Strict):
-    """CBC plan file (SPEC Part C).  Build with :meth:`from_file`, :meth:`from_dict` or
+    """CBC plan file (docs/model.md §7.2).  Build with :meth:`from_file`, :meth:`from_dict` or
     ``CBCPlan.model_validate(dict)`` (the latter raises pydantic's ValidationError; the two
     former raise :class:`InputError`)."""
 
@@ -160,6 +165,10 @@ class CBCPlan(_Strict):
     haircut_addons: dict[str, dict[str, float]] = Field(default_factory=dict)
     name: Optional[str] = None
     description: Optional[str] = None
+    minimum_balance: float = 0.0
+    unit: Optional[str] = None  # currency unit of amounts and cash, shown on charts (e.g. "$M")
+
+    _mb = field_validator("minimum_balance")(_nonneg)
 
     @model_validator(mode="after")
     def _consistent(self) -> "CBCPlan":

@@ -38,7 +38,8 @@ the right side non-increasing, so there is one u and one p = f(u).  Hence for ea
 model has exactly one feasible (q1, p, d, y) (up to the value of binaries at ties, which do
 not change the continuous variables), and the minimum of the model is the minimum of V_i.
 
-Interbank exposures, (15)–(17) with alpha = 0 (:func:`build_inner_interbank`).  In addition
+Interbank exposures, (15)–(17) (:func:`add_clearing_interbank`); with alpha > 0 (the unified
+model) the price equation is q = f(alpha X + sum_j y_j).  In addition
 payments P_j and binaries g_j encode P_j = min(pbar_j, c_j + x_j q1 + (Pi^T P)_j + (s_j - x_j) q)
 exactly (constants below), and the shortfall becomes max(pbar_j - c_j - x_j q1 - (Pi^T P)_j, 0).
 Every solution of (15) is feasible.  (15) may in principle have several solutions (the
@@ -67,7 +68,7 @@ from liqstress.models.system import System
 
 
 def f_expr(f: InverseDemand, u: Any) -> Any:
-    """f(u) as a Pyomo expression (linear, exponential, power families of SPEC A.1)."""
+    """f(u) as a Pyomo expression (linear, exponential, power families of docs/model.md §2.2)."""
     import pyomo.environ as pyo
 
     if isinstance(f, Linear):
@@ -81,7 +82,7 @@ def f_expr(f: InverseDemand, u: Any) -> Any:
 
 @dataclass
 class BigM:
-    """Exact ranges used as big-M constants (SPEC A.2 / A.5 data only)."""
+    """Exact ranges used as big-M constants (data of docs/model.md §2.3 / §3 only)."""
 
     D: np.ndarray  # largest shortfall d_j
     M1: np.ndarray  # largest surplus (negative of the shortfall expression)
@@ -170,6 +171,7 @@ def add_clearing_interbank(blk, system: System, xe: dict, Xlo: float, Xhi: float
     import pyomo.environ as pyo
 
     f = system.f
+    a = float(system.alpha)  # unified model: q = f(alpha X + sum_j y_j)
     bm = big_m_interbank(system, ell_vec, lemma_cuts)
     pbar = np.asarray(system.pbar, dtype=float)
     PiT = np.asarray(system.Pi.T.todense(), dtype=float)
@@ -181,7 +183,8 @@ def add_clearing_interbank(blk, system: System, xe: dict, Xlo: float, Xhi: float
     X = sum(xe[j] for j in xe)
     blk.q1 = pyo.Var(bounds=(float(f(Xhi)), float(f(Xlo))), initialize=float(f(0.5 * (Xlo + Xhi))))
     blk.q1_def = pyo.Constraint(expr=blk.q1 == f_expr(f, X))
-    blk.q = pyo.Var(bounds=(float(f(S)), 1.0), initialize=float(f(0.5 * S)))
+    # q in [f(S), f(alpha Xlo)]: alpha X + sum_j y_j <= sum_j (x_j + s_j - x_j) = S
+    blk.q = pyo.Var(bounds=(float(f(S)), float(f(a * Xlo))), initialize=0.5 * float(f(S) + f(a * Xlo)))
     blk.P = pyo.Var(blk.N, bounds=lambda b, j: (0.0, float(pbar[j])), initialize=lambda b, j: float(pbar[j]))
     blk.d = pyo.Var(blk.N, bounds=lambda b, j: (0.0, float(bm.D[j])))
     blk.y = pyo.Var(blk.N, bounds=lambda b, j: (0.0, float(bm.ymax[j])))
@@ -221,7 +224,7 @@ def add_clearing_interbank(blk, system: System, xe: dict, Xlo: float, Xhi: float
             blk.g[j].fix(0)
     if lemma_cuts:
         blk.lemma = pyo.Constraint(blk.N, rule=lambda b, j: x_of(j) + b.y[j] <= float(ell_vec[j]) * (1 + 1e-9) + 1e-12)
-    blk.q_def = pyo.Constraint(expr=blk.q == f_expr(f, sum(blk.y[j] for j in allb)))
+    blk.q_def = pyo.Constraint(expr=blk.q == f_expr(f, a * X + sum(blk.y[j] for j in allb)))
     return lambda j: float(c[j]) + x_of(j) * blk.q1 + blk.y[j] * blk.q + inflow(j)
 
 

@@ -1,5 +1,5 @@
 """Algebraic (Pyomo) formulations of the relaxed problems (9) and (20), over the individual
-early sales x_j (SPEC A.3, A.5).
+early sales x_j (docs/model.md §2.5, §3.2).
 
 * :func:`f_expression` — the inverse demand f(u) as an algebraic expression for any modelling
   library that overloads arithmetic and provides ``exp`` (Pyomo, PySCIPOpt).
@@ -26,7 +26,7 @@ from liqstress.models.inverse_demand import Exponential, InverseDemand, Linear, 
 
 
 def f_expression(f: InverseDemand, u, exp: Callable):
-    """f(u) as an algebraic expression (linear, exponential, power families of SPEC A.1)."""
+    """f(u) as an algebraic expression (linear, exponential, power families of docs/model.md §2.2)."""
     if isinstance(f, Linear):
         return 1.0 - f.beta * u
     if isinstance(f, Exponential):
@@ -97,6 +97,7 @@ def inner_model_20(
     f: InverseDemand,
     x0: np.ndarray | None = None,
     P0: np.ndarray | None = None,
+    alpha: float = 0.0,
 ):
     """Pyomo model of the inner problem of (20) at fixed x_i for a LOCAL solver.
 
@@ -104,7 +105,8 @@ def inner_model_20(
     ``Pt_j = pbar_j - u_j``, ``u_j >= 0``, ``Pt_j <= e_j + (Pi^T Pt)_j`` and
     ``u_j * (e_j + (Pi^T Pt)_j - Pt_j) <= 0`` (complementarity, relaxed by IPOPT's
     interior point); a local solution is verified by recomputing Pt exactly.
-    ``PiT[j, k] = Pi_kj``.
+    ``PiT[j, k] = Pi_kj``.  ``alpha > 0`` is the unified model: h of (18) uses the worst-case
+    second-period price f(Lambda - (1 - alpha) X).
     """
     import pyomo.environ as pyo
 
@@ -121,7 +123,7 @@ def inner_model_20(
     xs = {j: (m.x[j] if j != i else float(x_i)) for j in range(n)}
     X = sum(xs[j] for j in range(n))
     F1 = f_expression(f, X, pyo.exp)
-    F2 = f_expression(f, Lam - X, pyo.exp)
+    F2 = f_expression(f, Lam - (1.0 - float(alpha)) * X, pyo.exp)
     e = {j: float(c[j]) + xs[j] * F1 + (float(ell_vec[j]) - xs[j]) * F2 for j in range(n)}
     a = {j: e[j] + sum(float(PiT[j, k]) * m.P[k] for k in range(n) if PiT[j, k] != 0.0) for j in range(n)}
     m.upper = pyo.Constraint(m.N, rule=lambda m, j: m.P[j] <= a[j])

@@ -1,8 +1,8 @@
-"""Stress file: the full liquidity stress input of SPEC Part B (format documented in docs/stress.md).
+"""Stress file: the full liquidity stress input of docs/model.md §6 (format documented in docs/stress.md).
 
 A stress file (YAML or JSON) holds the balance sheet seen by the liquidity stress engine:
 liabilities by run-off category, dated contractual flows, the counterbalancing capacity (CBC)
-inventory -- whose entries carry exactly the asset fields of the CBC plan file of SPEC Part C --,
+inventory -- whose entries carry exactly the asset fields of the CBC plan file of docs/model.md §7.2 --,
 committed / central-bank facilities, the scenarios (idiosyncratic, market-wide, and combined
 derived as the overlay of the two), the contingency funding plan (CFP) triggers and phases,
 management actions, internal minimum survival horizons, historical reference events and the
@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from liqstress.errors import InputError
 from liqstress.models.files import read_document, validation_error
 from liqstress.models.cbc_plan import AssetLine
+from liqstress.models.fx_model import FXSection, check_code, check_scenario_fx
+from liqstress.models.nsfr_model import NSFRSection
 
 # --------------------------------------------------------------------------- vocabularies
 LEVELS = ("L1", "L2A", "L2B", "non_HQLA")
@@ -64,7 +66,20 @@ DEPOSIT_CATEGORIES = (
     "uninsured_deposits",
     "financial_institution",
 )
-SECURED_RATES = {"L1": 0.0, "L2A": 0.15, "L2B": 0.25, "non_HQLA": 1.0}
+#: Secured funding run-off by collateral (BCBS 238 para 115 and its table): Level 1 0%,
+#: Level 2A 15%, Level 2B 50% (25% for RMBS eligible for Level 2B, see ``secured_outflow_rate``),
+#: other collateral 100%.
+SECURED_RATES = {"L1": 0.0, "L2A": 0.15, "L2B": 0.50, "non_HQLA": 1.0}
+SECURED_RMBS_RATE = 0.25
+SECURED_SOVEREIGN_RATE = 0.25
+#: Counterparty of a secured funding line (para 115): ``central_bank`` the bank's domestic
+#: central bank; ``sovereign`` its domestic sovereign, a multilateral development bank or a
+#: domestic PSE with a risk weight of 20% or lower; ``market`` anyone else.
+SecuredCounterparty = Literal["market", "central_bank", "sovereign"]
+#: Funding markets a scenario can close and a management action can need.
+FUNDING_MARKETS = ("unsecured_wholesale", "term_funding", "equity")
+FundingMarket = Literal["unsecured_wholesale", "term_funding", "equity"]
+ActionKind = Literal["curtail_outflow", "funding", "asset_sale"]
 
 #: Contractual inflow kinds and their Basel LCR inflow rates (paras 153-170).
 INFLOW_KINDS: dict[str, float] = {
@@ -80,15 +95,41 @@ FlowKind = Literal[tuple(INFLOW_KINDS)]  # type: ignore[valid-type]
 Indicator = Literal["lcr", "survival_days", "deposit_outflow_sigma", "wholesale_closed", "rating_notches"]
 
 
-def basel_outflow_rate(category: str, collateral_level: Optional[str]) -> float:
+def secured_outflow_rate(collateral_level: Optional[str], rmbs: bool = False, counterparty: str = "market") -> float:
+    """Run-off of maturing secured funding, BCBS 238 para 115 and its table.
+
+    ============================================================  ======
+    backed by Level 1 assets, or with the domestic central bank   0%
+    backed by Level 2A assets                                      15%
+    with the domestic sovereign, an MDB or a domestic PSE with a   25%
+    risk weight <= 20%, not backed by Level 1 or 2A assets
+    backed by RMBS eligible for Level 2B                           25%
+    backed by other Level 2B assets                                50%
+    all other secured funding                                      100%
+    ============================================================  ======
+    """
+    level = collateral_level or "non_HQLA"
+    if counterparty == "central_bank" or level == "L1":
+        return 0.0
+    if level == "L2A":
+        return SECURED_RATES["L2A"]
+    if counterparty == "sovereign":
+        return SECURED_SOVEREIGN_RATE
+    if level == "L2B":
+        return SECURED_RMBS_RATE if rmbs else SECURED_RATES["L2B"]
+    return SECURED_RATES["non_HQLA"]
+
+
+def basel_outflow_rate(category: str, collateral_level: Optional[str], rmbs: bool = False,
+                       counterparty: str = "market") -> float:
     """Regulatory 30-day LCR outflow rate of a liability category (BCBS 238)."""
     if category == "secured_funding":
-        return SECURED_RATES[collateral_level or "non_HQLA"]
+        return secured_outflow_rate(collateral_level, rmbs, counterparty)
     return LIABILITY_CATEGORIES[category]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=True, strict=True)
 
 
 def _finite(v: float) -> float:
@@ -128,7 +169,13 @@ class Maturity(_Strict):
 
 class Liability(_Strict):
     """A funding line.  Non-maturing lines run off by the scenario's ``run_off`` profile;
-    lines with ``maturities`` pay the non-rolled share (scenario ``rollover``) at maturity."""
+    lines with ``maturities`` pay the non-rolled share (scenario ``rollover``) at maturity.
+
+    Secured funding: ``collateral`` names the cbc line it encumbers and ``collateral_units``
+    the units of that line pledged (they are neither in the HQLA stock nor available to the
+    CBC plan); the collateral level then comes from that line (``collateral_level`` may be
+    omitted) and whether it is RMBS from ``lcr.l2b_rmbs``.  ``counterparty`` selects the
+    central-bank and sovereign exceptions of BCBS 238 para 115."""
 
     id: str = Field(min_length=1)
     category: Category
@@ -136,10 +183,16 @@ class Liability(_Strict):
     maturities: Optional[list[Maturity]] = None
     collateral_level: Optional[Level] = None
     lcr_rate: Optional[float] = None
+    currency: Optional[str] = None
     description: str = ""
+    collateral: Optional[str] = None
+    collateral_units: Optional[float] = None
+    collateral_rmbs: bool = False
+    counterparty: SecuredCounterparty = "market"
 
     _a = field_validator("amount")(classmethod(lambda cls, v: _nonneg(v)))
     _r = field_validator("lcr_rate")(classmethod(lambda cls, v: v if v is None else _unit(v)))
+    _cu = field_validator("collateral_units")(classmethod(lambda cls, v: v if v is None else _nonneg(v)))
 
     @model_validator(mode="after")
     def _check(self) -> "Liability":
@@ -147,12 +200,33 @@ class Liability(_Strict):
             tot = sum(m.amount for m in self.maturities)
             if tot > self.amount * (1 + 1e-9) + 1e-9:
                 raise ValueError(f"maturities sum to {tot:g} > amount {self.amount:g}")
-        if self.category == "secured_funding" and self.collateral_level is None and self.lcr_rate is None:
-            raise ValueError("secured_funding needs collateral_level (or lcr_rate)")
+        secured = self.category == "secured_funding"
+        if secured and self.collateral is None and self.collateral_level is None and self.lcr_rate is None:
+            raise ValueError("secured_funding needs collateral (a cbc id), collateral_level or lcr_rate")
+        if not secured:
+            for fld in ("collateral", "collateral_units"):
+                if getattr(self, fld) is not None:
+                    raise ValueError(f"{fld}: only for category secured_funding")
+            if self.collateral_rmbs:
+                raise ValueError("collateral_rmbs: only for category secured_funding")
+            if self.counterparty != "market":
+                raise ValueError("counterparty: only for category secured_funding")
+        if (self.collateral is None) != (self.collateral_units is None):
+            raise ValueError("collateral_units: give collateral (a cbc id) and collateral_units together")
+        if self.collateral is not None:
+            if self.maturities is None:
+                raise ValueError("maturities: secured funding linked to collateral needs its maturities "
+                                 "(the collateral is returned when it is repaid)")
+            if self.collateral_rmbs:
+                raise ValueError("collateral_rmbs: linked collateral is RMBS when its id is in lcr.l2b_rmbs")
+        if self.collateral_rmbs and self.collateral_level not in (None, "L2B"):
+            raise ValueError("collateral_rmbs: needs collateral_level L2B")
         return self
 
     def basel_rate(self) -> float:
-        return self.lcr_rate if self.lcr_rate is not None else basel_outflow_rate(self.category, self.collateral_level)
+        if self.lcr_rate is not None:
+            return self.lcr_rate
+        return basel_outflow_rate(self.category, self.collateral_level, self.collateral_rmbs, self.counterparty)
 
 
 class Flow(_Strict):
@@ -163,10 +237,11 @@ class Flow(_Strict):
     kind: FlowKind = "other"
     amount: float
     day: Optional[int] = Field(default=None, ge=1)
-    date: Optional[_dt.date] = None
+    date: Optional[_dt.date] = Field(default=None, strict=False)
     repeat_days: Optional[int] = Field(default=None, ge=1)
     until_day: Optional[int] = Field(default=None, ge=1)
     lcr_rate: Optional[float] = None
+    currency: Optional[str] = None
     description: str = ""
 
     _a = field_validator("amount")(classmethod(lambda cls, v: _nonneg(v)))
@@ -179,7 +254,7 @@ class Flow(_Strict):
         return self
 
 
-#: One line of the CBC inventory: the asset model of the CBC plan file (SPEC Part C) itself, so
+#: One line of the CBC inventory: the asset model of the CBC plan file (docs/model.md §7.2) itself, so
 #: the fields are the same by construction (id, level, amount, sale_discount, repo_haircut,
 #: daily_capacity, settlement_days, sale, repo and the plan file's optional extensions).
 CBCAsset = AssetLine
@@ -187,7 +262,7 @@ CBCAsset = AssetLine
 
 class Facility(_Strict):
     """Committed line received or central-bank facility.  Central-bank facilities are shown but
-    not counted in the survival horizon unless ``counted: true`` (seed guideline, SPEC Part B)."""
+    not counted in the survival horizon unless ``counted: true`` (docs/model.md §6.2)."""
 
     id: str = Field(min_length=1)
     kind: Literal["committed_line", "central_bank"]
@@ -195,6 +270,7 @@ class Facility(_Strict):
     haircut: float = 0.0
     lead_days: int = Field(default=1, ge=0)
     counted: Optional[bool] = None
+    currency: Optional[str] = None
     description: str = ""
 
     _a = field_validator("amount")(classmethod(lambda cls, v: _nonneg(v)))
@@ -234,7 +310,11 @@ class Scenario(_Strict):
     capacity_factor: dict[str, float] = Field(default_factory=dict)
     closed_sale: list[str] = Field(default_factory=list)
     closed_repo: list[str] = Field(default_factory=list)
+    fx_shock: dict[str, float] = Field(default_factory=dict)
+    fx_haircut_add: float = 0.0
+    fx_swap_closed: list[str] = Field(default_factory=list)
     unsecured_wholesale_open: bool = True
+    closed_markets: list[FundingMarket] = Field(default_factory=list)
     rating_downgrade_notches: int = Field(default=0, ge=0)
     rating_day: int = Field(default=1, ge=1)
     recovery_conditions: list[str] = Field(default_factory=list)
@@ -264,12 +344,15 @@ class Scenario(_Strict):
             if not self.overlay_of or len(self.overlay_of) != 2:
                 raise ValueError("combined scenario needs overlay_of: [idiosyncratic name, market_wide name]")
             params = ("run_off", "rollover", "inflow_haircut", "sale_discount_add", "repo_haircut_add",
-                      "capacity_factor", "closed_sale", "closed_repo")
+                      "capacity_factor", "closed_sale", "closed_repo", "closed_markets")
             given = [p for p in params if getattr(self, p)]
             if given:
                 raise ValueError(f"combined scenario is derived as the overlay; remove {given[0]}")
         elif self.overlay_of is not None:
             raise ValueError("overlay_of is only for type combined")
+        check_scenario_fx(self.fx_shock, self.fx_haircut_add)
+        if self.type == "combined" and (self.fx_shock or self.fx_haircut_add or self.fx_swap_closed):
+            raise ValueError("combined scenario is derived as the overlay; remove its fx parameters")
         for k in self.inflow_haircut:
             if k not in INFLOW_KINDS:
                 raise ValueError(f"inflow_haircut: unknown flow kind {k!r} (one of {', '.join(INFLOW_KINDS)})")
@@ -298,6 +381,7 @@ class PhaseInfo(_Strict):
 
 class CFP(_Strict):
     deposit_outflow_sigma_daily: float = 0.005
+    runway_window_days: int = Field(default=10, ge=1, le=90)  # trailing window of the runway indicator
     triggers: list[Trigger] = Field(min_length=1)
     phases: dict[Phase, PhaseInfo] = Field(default_factory=dict)
 
@@ -318,12 +402,25 @@ class ManagementAction(_Strict):
     feasibility: Literal["high", "medium", "low"]
     pre_approved: bool
     phase: Literal["heightened_alert", "contingency", "crisis"] = "contingency"
+    currency: Optional[str] = None
     description: str = ""
+    kind: Optional[ActionKind] = None
+    curtails: Optional[str] = None
+    requires_markets: list[FundingMarket] = Field(default_factory=list)
 
     _a = field_validator("impact")(classmethod(lambda cls, v: _nonneg(v)))
 
+    @model_validator(mode="after")
+    def _check(self) -> "ManagementAction":
+        if self.kind == "curtail_outflow" and self.curtails is None:
+            raise ValueError("curtails: kind curtail_outflow needs the id of the outflow (flows) it halts")
+        if self.curtails is not None and self.kind != "curtail_outflow":
+            raise ValueError("curtails: only for kind curtail_outflow")
+        return self
+
     def counted(self) -> bool:
-        """Seed guideline: include only pre-approved actions executable as stated."""
+        """Guideline (docs/model.md §6.6, checklist item 7): include only pre-approved actions executable as stated (scenario-independent
+        part; :func:`liqstress.stress.actions.assess` adds the modelled-flow and market checks)."""
         return self.pre_approved and self.feasibility != "low" and self.impact > 0
 
 
@@ -340,8 +437,16 @@ class HistoricalEvent(_Strict):
 class SecuredLeg(_Strict):
     level: Level
     value: float
+    asset: Optional[str] = None  # cbc id: that line's fire-sale add-on applies (else the level's)
+    cash: bool = False  # a cash leg (Level 1, no fire-sale add-on)
 
     _v = field_validator("value")(classmethod(lambda cls, v: _nonneg(v)))
+
+    @model_validator(mode="after")
+    def _check(self) -> "SecuredLeg":
+        if self.cash and (self.level != "L1" or self.asset is not None):
+            raise ValueError("cash: a cash leg has level L1 and no asset")
+        return self
 
 
 class SecuredTransaction(_Strict):
@@ -353,6 +458,7 @@ class SecuredTransaction(_Strict):
     maturity_days: int = Field(ge=0)
     gave: SecuredLeg
     received: SecuredLeg
+    currency: Optional[str] = None
 
 
 class LCRSettings(_Strict):
@@ -360,6 +466,7 @@ class LCRSettings(_Strict):
     secured_transactions: list[SecuredTransaction] = Field(default_factory=list)
     internal_target: float = 1.0
     base_lcr: Optional[float] = None  # reported figure, if the bank wants it shown beside ours
+    l2b_rmbs: list[str] = Field(default_factory=list)  # Level 2B cbc ids that are RMBS (para 54(a))
 
     @field_validator("l2b_haircuts")
     @classmethod
@@ -381,9 +488,11 @@ class StressFile(_Strict):
     name: str = Field(min_length=1)
     currency: str = "USD"
     unit: str = "$M"
-    as_of: Optional[_dt.date] = None
+    as_of: Optional[_dt.date] = Field(default=None, strict=False)  # JSON gives dates as strings
     horizon_days: int = Field(default=180, ge=1, le=1095)
     opening_cash: float
+    minimum_operational_cash: float = 0.0
+    intraday_liquidity_requirement: float = 0.0
     internal_minimum_days: InternalMinimum = Field(default_factory=InternalMinimum)
     liabilities: list[Liability] = Field(min_length=1)
     flows: list[Flow] = Field(default_factory=list)
@@ -394,9 +503,12 @@ class StressFile(_Strict):
     management_actions: list[ManagementAction] = Field(default_factory=list)
     historical_events: list[HistoricalEvent] = Field(default_factory=list)
     lcr: LCRSettings = Field(default_factory=LCRSettings)
+    fx: Optional[FXSection] = None
+    nsfr: Optional[NSFRSection] = None
     description: str = ""
 
-    _c = field_validator("opening_cash")(classmethod(lambda cls, v: _nonneg(v)))
+    _c = field_validator("opening_cash", "minimum_operational_cash", "intraday_liquidity_requirement")(
+        classmethod(lambda cls, v: _nonneg(v)))
 
     @model_validator(mode="after")
     def _cross(self) -> "StressFile":
@@ -412,6 +524,35 @@ class StressFile(_Strict):
             a = next((x for x in self.cbc if x.id == k), None)
             if a is None or a.level != "L2B":
                 raise ValueError(f"lcr.l2b_haircuts.{k}: not a Level 2B asset of cbc")
+        by_id = {a.id: a for a in self.cbc}
+        for k in self.lcr.l2b_rmbs:
+            if k not in by_id or by_id[k].level != "L2B":
+                raise ValueError(f"lcr.l2b_rmbs: {k!r} is not a Level 2B asset of cbc")
+        pledged: dict[str, float] = {}
+        for i, l in enumerate(self.liabilities):
+            if l.collateral is None:
+                continue
+            a = by_id.get(l.collateral)
+            if a is None:
+                raise ValueError(f"liabilities[{i}].collateral: {l.collateral!r} is not a cbc asset id")
+            if l.collateral_level is not None and l.collateral_level != a.level:
+                raise ValueError(f"liabilities[{i}].collateral_level: {l.collateral_level} differs from the level "
+                                 f"{a.level} of its collateral {a.id}")
+            l.collateral_level = a.level
+            pledged[a.id] = pledged.get(a.id, 0.0) + float(l.collateral_units or 0.0)
+            if a.encumbered + pledged[a.id] > a.amount * (1 + 1e-12):
+                raise ValueError(f"liabilities[{i}].collateral_units: {a.id} has {a.amount:g} units, "
+                                 f"{a.encumbered:g} encumbered, and {pledged[a.id]:g} pledged to secured funding")
+        for j, t in enumerate(self.lcr.secured_transactions):
+            for leg in ("gave", "received"):
+                lg = getattr(t, leg)
+                if lg.asset is not None and (lg.asset not in by_id or by_id[lg.asset].level != lg.level):
+                    raise ValueError(f"lcr.secured_transactions[{j}].{leg}.asset: {lg.asset!r} is not a {lg.level} cbc asset")
+        outflow_ids = {f.id for f in self.flows if f.direction == "outflow"}
+        for i, m in enumerate(self.management_actions):
+            if m.curtails is not None and m.curtails not in outflow_ids:
+                raise ValueError(f"management_actions[{i}].curtails: {m.curtails!r} is not an outflow in flows "
+                                 f"(an action is counted only against a flow the projection models)")
         if self.as_of is None and any(f.date is not None for f in self.flows):
             raise ValueError("as_of: needed when a flow is given by date")
         for f in self.flows:
@@ -451,16 +592,93 @@ class StressFile(_Strict):
                     raise ValueError(f"{where}.inflow_haircut: missing flow kind {k!r} present in flows")
         return self
 
+    @model_validator(mode="after")
+    def _currencies(self) -> "StressFile":
+        """Currency codes: every item's currency is the reporting currency or has an FX rate."""
+        try:
+            check_code(self.currency)
+        except ValueError:
+            if self.fx is not None or _any_currency(self):
+                raise ValueError(f"currency: must be a 3-character currency code such as USD when the file has several currencies (got {self.currency!r})") from None
+            return self  # a free-text reporting currency is fine in a single-currency file
+        known = {self.currency} | set((self.fx.rates if self.fx else {}))
+        groups = [("liabilities", self.liabilities), ("flows", self.flows), ("cbc", self.cbc),
+                  ("facilities", self.facilities), ("management_actions", self.management_actions),
+                  ("lcr.secured_transactions", self.lcr.secured_transactions)]
+        if self.nsfr is not None:
+            groups += [("nsfr.funding", self.nsfr.funding), ("nsfr.assets", self.nsfr.assets),
+                       ("nsfr.off_balance_sheet", self.nsfr.off_balance_sheet)]
+        for where, items in groups:
+            for i, x in enumerate(items):
+                c = getattr(x, "currency", None)
+                if c is not None and c not in known:
+                    raise ValueError(f"{where}[{i}].currency: {c!r} has no rate in fx.rates (known: {', '.join(sorted(known))})")
+        if self.fx is not None:
+            for k in self.fx.opening_cash:
+                if k not in known:
+                    raise ValueError(f"fx.opening_cash.{k}: no rate in fx.rates")
+            ids = set()
+            for i, ln in enumerate(self.fx.lines):
+                for leg in (ln.sell, ln.buy):
+                    if leg not in known:
+                        raise ValueError(f"fx.lines[{i}]: currency {leg!r} has no rate in fx.rates")
+                if ln.id in ids:
+                    raise ValueError(f"fx.lines[{i}].id: duplicate id {ln.id!r}")
+                ids.add(ln.id)
+            if self.currency in self.fx.rates and self.fx.rates[self.currency] != 1.0:
+                raise ValueError(f"fx.rates.{self.currency}: the reporting currency's rate must be 1")
+        line_ids = {ln.id for ln in (self.fx.lines if self.fx else [])}
+        for i, s in enumerate(self.scenarios):
+            for k in s.fx_shock:
+                if k not in known or k == self.currency:
+                    raise ValueError(f"scenarios[{i}].fx_shock.{k}: not a foreign currency of fx.rates")
+            for k in s.fx_swap_closed:
+                if k != "all" and k not in known and k not in line_ids:
+                    raise ValueError(f"scenarios[{i}].fx_swap_closed: {k!r} is not an fx line id, a currency code or 'all'")
+        return self
+
     def scenario(self, name: str) -> Scenario:
         for s in self.scenarios:
             if s.name == name:
                 return s
         raise InputError("scenario", f"unknown scenario {name!r} (one of {', '.join(s.name for s in self.scenarios)})")
 
+    def survival_floor(self) -> float:
+        """Cash the bank must keep at all times to "meet all obligations": the minimum operational
+        cash buffer plus the intraday liquidity requirement."""
+        return float(self.minimum_operational_cash + self.intraday_liquidity_requirement)
+
+    def basel_rate(self, line: Liability) -> float:
+        """Regulatory LCR outflow rate of a liability line; for secured funding linked to a cbc
+        line, the collateral's level and RMBS status (``lcr.l2b_rmbs``) decide (para 115)."""
+        if line.lcr_rate is not None:
+            return line.lcr_rate
+        rmbs = line.collateral_rmbs or (line.collateral is not None and line.collateral in self.lcr.l2b_rmbs)
+        return basel_outflow_rate(line.category, line.collateral_level, rmbs, line.counterparty)
+
+    def pledged_units(self) -> dict[str, float]:
+        """cbc id -> units pledged to linked secured funding lines."""
+        out: dict[str, float] = {}
+        for l in self.liabilities:
+            if l.collateral is not None:
+                out[l.collateral] = out.get(l.collateral, 0.0) + float(l.collateral_units or 0.0)
+        return out
+
+    def free_units(self) -> dict[str, float]:
+        """cbc id -> units that can be monetised or counted as HQLA: amount - encumbered - pledged."""
+        p = self.pledged_units()
+        return {a.id: max(a.amount - a.encumbered - p.get(a.id, 0.0), 0.0) for a in self.cbc}
+
     def internal_minimum(self, s: Scenario) -> int:
         if s.internal_minimum_days is not None:
             return s.internal_minimum_days
         return getattr(self.internal_minimum_days, s.type)
+
+
+def _any_currency(stress: "StressFile") -> bool:
+    items = [*stress.liabilities, *stress.flows, *stress.cbc, *stress.facilities, *stress.management_actions,
+             *stress.lcr.secured_transactions]
+    return any(getattr(x, "currency", None) is not None for x in items)
 
 
 def _unique(ids: list[str], where: str) -> None:
@@ -487,4 +705,8 @@ def load_stress(source: "str | Path | dict | StressFile") -> StressFile:
         return source
     if isinstance(source, dict):
         return stress_from_dict(source)
+    if Path(source).suffix.lower() in (".xlsx", ".xlsm"):
+        from liqstress.io.excel import read_stress_workbook
+
+        return read_stress_workbook(source)
     return stress_from_dict(read_document(source))

@@ -1,6 +1,6 @@
 """Financial systems: banks, inverse demand, permanent impact alpha, interbank liabilities.
 
-SPEC Part A.1 / Part C.  A :class:`System` holds numpy arrays vectorised over banks:
+docs/model.md §2.1 and §7.1.  A :class:`System` holds numpy arrays vectorised over banks:
 ``c`` liquid assets, ``s`` illiquid units, ``L`` liabilities (external liabilities ``b`` when
 there is an interbank block), the inverse demand ``f``, ``alpha`` and, optionally, the
 interbank liability matrix ``Lmat`` (``Lmat[i, j]`` owed by i to j, scipy.sparse CSR).
@@ -21,7 +21,7 @@ from typing import Any, Literal, Optional, Sequence
 import numpy as np
 import scipy.sparse as sp
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from liqstress.errors import InputError
 from liqstress.models.files import read_document, validation_error
@@ -30,7 +30,8 @@ from liqstress.models.inverse_demand import InverseDemand, from_dict
 
 # --------------------------------------------------------------------------- file schema
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=True)
+    # strict: a boolean or a string is not a number (``alpha: true`` is rejected, not read as 1)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=True, strict=True)
 
 
 def _finite_nonneg(v: float, what: str = "amount") -> float:
@@ -60,6 +61,12 @@ class InverseDemandSpec(_Strict):
             raise ValueError(f"must be in (0, 1] (Assumption 4.1(iii)), got {v}")
         return v
 
+    @model_validator(mode="after")
+    def _gamma_only_for_power(self) -> "InverseDemandSpec":
+        if self.gamma is not None and self.kind != "power":
+            raise ValueError(f"gamma: only the power inverse demand has gamma; {self.kind} takes beta only")
+        return self
+
 
 class BankSpec(_Strict):
     name: str = Field(min_length=1)
@@ -84,7 +91,7 @@ class BankSpec(_Strict):
     def _pos(cls, v: float) -> float:
         _finite_nonneg(v)
         if v <= 0:
-            raise ValueError(f"must be > 0 (s_i > 0, SPEC A.1), got {v}")
+            raise ValueError(f"must be > 0 (s_i > 0, docs/model.md §2.1), got {v}")
         return v
 
 
@@ -121,7 +128,7 @@ class SystemFile(_Strict):
 # --------------------------------------------------------------------------- System
 @dataclass(frozen=True)
 class System:
-    """A financial system (SPEC A.1), vectorised over banks (immutable: ``pbar`` and ``Pi`` are
+    """A financial system (docs/model.md §2.1), vectorised over banks (immutable: ``pbar`` and ``Pi`` are
     computed once per instance and cached).
 
     ``L`` is the total liabilities of each bank when there is no interbank block, and the
@@ -168,7 +175,7 @@ class System:
                 raise InputError(f"banks[{int(neg.argmax())}].{fname}", f"must be >= 0 (got {arr[neg.argmax()]})")
         if (s <= 0).any():
             k = int((s <= 0).argmax())
-            raise InputError(f"banks[{k}].illiquid", f"must be > 0 (s_i > 0, SPEC A.1), got {s[k]}")
+            raise InputError(f"banks[{k}].illiquid", f"must be > 0 (s_i > 0, docs/model.md §2.1), got {s[k]}")
         if not (math.isfinite(alpha) and 0.0 <= alpha <= 1.0):
             raise InputError("alpha", f"must be in [0, 1], got {alpha}")
         if names is None:
@@ -196,8 +203,6 @@ class System:
                 raise InputError("interbank", f"self-loop: bank {names[k]!r} cannot owe itself (L_ii = 0)")
             if M.nnz == 0:
                 M = None
-        if M is not None and alpha != 0.0:
-            raise InputError("alpha", "interbank exposures are modelled with alpha = 0 (Section 5 of the paper)")
         sysm = cls(names=names, c=c, s=s, L=L, f=f, alpha=float(alpha), Lmat=M, _index=index)
         if check_f:
             f.check_assumption(sysm.S)
@@ -246,8 +251,6 @@ class System:
             return self
         if not (math.isfinite(alpha) and 0.0 <= alpha <= 1.0):
             raise InputError("alpha", f"must be in [0, 1], got {alpha}")
-        if self.Lmat is not None and alpha != 0.0:
-            raise InputError("alpha", "interbank exposures are modelled with alpha = 0 (Section 5 of the paper)")
         return replace(self, alpha=float(alpha))
 
     def check_early(self, x: Any, field_name: str = "early") -> np.ndarray:
@@ -367,7 +370,7 @@ def _fast_from_doc(doc: Any) -> System:
 
 
 def system_from_dict(doc: Any) -> System:
-    """Validate a parsed system file (SPEC Part C) and build a :class:`System`.
+    """Validate a parsed system file (docs/model.md §7.1) and build a :class:`System`.
 
     Well-formed documents take a vectorised path (a 1e5-bank / 1e6-exposure file in seconds);
     anything unusual goes through the pydantic schema, which produces the one-line message.

@@ -1,4 +1,4 @@
-"""Interbank liability networks (SPEC A.5): generators, calibration, conversions, measures.
+"""Interbank liability networks (docs/model.md §3): generators, calibration, conversions, measures.
 
 * :mod:`.generators` — Erdős–Rényi, core-periphery and scale-free systems with realistic
   balance-sheet ratios;

@@ -26,7 +26,7 @@ Balance sheets (:class:`BalanceSheetRatios`, every ratio drawn uniformly per ban
 * equity 3–9% of total assets (leverage 11–33; the Basel III leverage ratio floor is 3%,
   EU banks report ~5–6%);
 * illiquid assets are the rest: ``s_i = A_i - c_i - interbank assets``; external liabilities
-  ``b_i = (A_i - E_i) - interbank liabilities`` (all liabilities fall due at t = 2, SPEC A.5).
+  ``b_i = (A_i - E_i) - interbank liabilities`` (all liabilities fall due at t = 2, docs/model.md §3).
 
 The liability matrix on the topology is calibrated by RAS (:mod:`.calibration`) to the
 target interbank assets (column sums) and liabilities (row sums); the final balance
@@ -251,7 +251,7 @@ def generate(
     core_frac: float = 0.1,
     gamma: float = 2.5,
 ) -> System:
-    """A random interbank :class:`System` (SPEC A.5) of the given topology, reproducible by ``seed``."""
+    """A random interbank :class:`System` (docs/model.md §3) of the given topology, reproducible by ``seed``."""
     rng = np.random.default_rng(seed)
     if kind == "erdos-renyi":
         rows, cols = erdos_renyi_edges(n, mean_degree, rng)

@@ -16,7 +16,7 @@ neva-style CSV (the input format of the NEVA package, Barucca et al. 2020 / Bard
   and columns in the order of the balance-sheet file.  Note the matrix is the *transpose*
   of liqstress' ``Lmat`` (debtor x creditor).
 
-System files (SPEC Part C) are read by :func:`liqstress.models.system.load_system` and
+System files (docs/model.md §7.1) are read by :func:`liqstress.models.system.load_system` and
 written by :meth:`System.save`; :func:`load_any` accepts either a system file or a
 ``BALANCE_SHEETS.csv:EXPOSURES.csv`` pair.
 """
@@ -24,6 +24,7 @@ written by :meth:`System.save`; :func:`load_any` accepts either a system file or
 from __future__ import annotations
 
 import csv
+import io
 import math
 from pathlib import Path
 from typing import Any, Optional
@@ -33,6 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from liqstress.errors import InputError
+from liqstress.models.files import MAX_MAGNITUDE, read_text
 from liqstress.models.inverse_demand import InverseDemand, from_dict
 from liqstress.models.system import System, load_system
 
@@ -94,6 +96,8 @@ def _num(text: str, where: str) -> float:
         raise InputError(where, "must be a finite number (no NaN or inf)")
     if v < 0:
         raise InputError(where, f"must be >= 0, got {v}")
+    if v > MAX_MAGNITUDE:
+        raise InputError(where, f"|value| must be <= {MAX_MAGNITUDE:g}, got {v:g}")
     return v
 
 
@@ -113,8 +117,7 @@ def read_neva_csv(
     for p in (bs_path, ex_path):
         if not p.exists():
             raise InputError("file", f"not found: {p}")
-    with bs_path.open(newline="") as fh:
-        rows = [r for r in csv.reader(fh) if r and any(x.strip() for x in r)]
+    rows = [r for r in csv.reader(io.StringIO(read_text(bs_path, bs_path.name), newline="")) if r and any(x.strip() for x in r)]
     if not rows:
         raise InputError(bs_path.name, "empty balance-sheet file")
     header = [h.strip() for h in rows[0]]
@@ -148,8 +151,7 @@ def read_neva_csv(
         if nm in index:
             raise InputError(f"{bs_path.name}:{k + 2}.bank_name", f"duplicate bank name {nm!r}")
         index[nm] = k
-    with ex_path.open(newline="") as fh:
-        erows = [r for r in csv.reader(fh) if r and any(x.strip() for x in r)]
+    erows = [r for r in csv.reader(io.StringIO(read_text(ex_path, ex_path.name), newline="")) if r and any(x.strip() for x in r)]
     debt: dict[tuple[int, int], float] = {}
     if erows and erows[0] and erows[0][0].strip() == "lender":
         head = [h.strip() for h in erows[0]]
@@ -197,14 +199,14 @@ def write_neva_csv(system: System, balance_sheets: str | Path, exposures: str | 
     """Write a neva-style CSV pair (edge list by default, the n x n lender x borrower matrix
     with ``matrix=True``); the extra columns liquid, illiquid keep the split exact."""
     with Path(balance_sheets).open("w", newline="") as fh:
-        w = csv.writer(fh)
+        w = csv.writer(fh, lineterminator="\n")  # LF line endings
         w.writerow(["bank_name", "external_asset", "external_liabilities", "liquid", "illiquid"])
         for nm, c, s, b in zip(system.names, system.c, system.s, system.L):
             w.writerow([nm, repr(float(c + s)), repr(float(b)), repr(float(c)), repr(float(s))])
     n = system.n
     Lm = system.Lmat if system.Lmat is not None else sp.csr_matrix((n, n))
     with Path(exposures).open("w", newline="") as fh:
-        w = csv.writer(fh)
+        w = csv.writer(fh, lineterminator="\n")
         if matrix:
             D = Lm.T.toarray()  # lender x borrower
             for row in D:
@@ -228,7 +230,7 @@ def load_any(spec: str | Path, **kw: Any) -> System:
 
 
 def save_system(system: System, path: str | Path, fast_json: Optional[bool] = None) -> None:
-    """Write a system file (SPEC Part C; JSON if the suffix is .json, YAML otherwise).
+    """Write a system file (docs/model.md §7.1; JSON if the suffix is .json, YAML otherwise).
 
     Large systems are written with a streaming JSON writer (same document as
     :meth:`System.save`, much faster than building a million dicts)."""

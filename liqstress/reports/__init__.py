@@ -1,1 +1,1 @@
-"""Narrative liquidity stress reports (seed 001 Output Specification): Markdown, HTML, figures."""
+"""Narrative liquidity stress reports (structure: docs/model.md §6.6): Markdown, HTML, figures."""

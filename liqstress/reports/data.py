@@ -14,8 +14,14 @@ import numpy as np
 from liqstress.models.cbc_plan import CBCPlan
 from liqstress.models.stress_file import LEVELS, StressFile
 from liqstress.solvers.cbc import CBCResult
+from liqstress.stress.cfp import escalation
 from liqstress.stress.engine import ReverseStress, ScenarioAnalysis, analyse, reverse_stress
+from liqstress.stress import fx
 from liqstress.stress.lcr import LCRResult, binding, driver
+from liqstress.stress.nsfr import compute_nsfr
+from liqstress.stress.reconcile import reconcile
+from liqstress.stress.sensitivity import factors, headroom_fragility, one_factor
+from liqstress.stress.survival import cliff_effects, shortfall_summary
 
 
 @dataclass
@@ -71,7 +77,7 @@ def deployment(plan: CBCPlan, res: CBCResult, source: str) -> Deployment:
 
 
 def replay_balances(plan: CBCPlan, res: CBCResult) -> np.ndarray:
-    """Independent replay of SPEC Part C: ``B_t = opening + sum_{s<=t} (cash in_s - out_s)``,
+    """Independent replay of docs/model.md §6.3: ``B_t = opening + sum_{s<=t} (cash in_s - out_s)``,
     cash of an action on day t landing on day t + settlement (lead) days."""
     H = plan.horizon_days
     lag = {a.id: a.settlement_days for a in plan.assets}
@@ -96,6 +102,19 @@ class ScenarioData:
     replay_error: float
     binding_constraint: str
     lines_of_defence: list = field(default_factory=list)
+    currencies: dict = field(default_factory=dict)  # code -> fx.CurrencyResult (multi-currency files)
+    shortfall: dict = field(default_factory=dict)  # survival.shortfall_summary, no actions
+    shortfall_actions: dict = field(default_factory=dict)  # the same with management actions
+    cliffs: list = field(default_factory=list)  # survival.Cliff
+    recon: list = field(default_factory=list)  # reconcile.ReconRow
+    sensitivities: list = field(default_factory=list)  # sensitivity.Sensitivity (empty: not run)
+    fragility: list = field(default_factory=list)  # sensitivity.Fragility
+    escalation: list = field(default_factory=list)  # cfp.escalation
+    stress: Optional[StressFile] = None  # the file this scenario ran on: all currencies at its stressed FX rates
+
+    @property
+    def censored(self) -> bool:
+        return self.a.censored
 
     @property
     def name(self) -> str:
@@ -126,7 +145,8 @@ def _binding_constraint(sd_a: ScenarioAnalysis, dep: Deployment) -> str:
         float(x) for x in dep.cash_raised_by_level.values())
     left = sd_a.lp.remaining_cbc
     if tot0 <= 0 or left <= 0.01 * max(tot0, 1e-12):
-        return (f"counterbalancing capacity exhausted: the cash balance turns negative on day {_d(fail)} "
+        below = "falls below the cash floor" if sd_a.plan.minimum_balance > 0 else "turns negative"
+        return (f"counterbalancing capacity exhausted: the cash balance {below} on day {_d(fail)} "
                 f"(net outflow that day {_m(row['net_outflows'])}, mostly {k})")
     return (f"monetisation speed (daily market capacity and settlement lags): {_m(left)} of CBC is still "
             f"unused at day {_d(T)} but cannot be turned into cash by day {_d(fail)} "
@@ -134,38 +154,44 @@ def _binding_constraint(sd_a: ScenarioAnalysis, dep: Deployment) -> str:
 
 
 def _lines_of_defence(sd_a: ScenarioAnalysis, dep: Deployment) -> list[str]:
+    from liqstress.solvers.cbc import survival_text
+
     H, T = sd_a.horizon_days, sd_a.horizon
+    name = sd_a.res.name
+    floor = sd_a.plan.minimum_balance
     cash = sd_a.proj.daily["cash_before_cbc"].to_numpy()
-    neg = np.flatnonzero(cash < 0)
+    neg = np.flatnonzero(cash < floor)
     out = []
+    fl = f" above its {floor:,.1f}<sup>i</sup> floor" if floor > 0 else ""
     if len(neg):
-        out.append(f"First line (operating cash {sd_a.proj.opening_cash:,.1f}<sup>i</sup>) is exhausted on day {_d(neg[0] + 1)}; "
+        out.append(f"First line (operating cash {sd_a.proj.opening_cash:,.1f}<sup>i</sup>{fl}) is exhausted on day {_d(neg[0] + 1)}; "
                    f"from then on counterbalancing capacity is monetised.")
     else:
-        out.append("First line (operating cash) is never exhausted: contractual inflows cover the stressed outflows.")
+        out.append(f"First line (operating cash{fl}) is never exhausted in {name}: contractual inflows cover the stressed outflows.")
     tot = sum(v for v in dep.remaining_by_level.values())
     start = float(tot[0] + dep.deployed_cum[0]) if len(tot) else 0.0
     gone = np.flatnonzero(tot <= 0.01 * max(start, 1e-12)) if start > 0 else np.array([0])
     if T < H:
         if len(gone) and gone[0] < T + 1:
-            out.append(f"Second line (CBC) is exhausted on day {_d(gone[0] + 1)}; the bank fails on day {_d(T + 1)}.")
+            out.append(f"Second line (CBC) is exhausted on day {_d(gone[0] + 1)}; {name} fails on day {_d(T + 1)}.")
         else:
-            out.append(f"Second line (CBC) cannot be monetised fast enough: the bank fails on day {_d(T + 1)} "
+            out.append(f"Second line (CBC) cannot be monetised fast enough: {name} fails on day {_d(T + 1)} "
                        f"with {_m(sd_a.lp.remaining_cbc)} of CBC unused.")
     else:
-        out.append(f"Second line (CBC) is not exhausted within the {H}-day projection "
+        out.append(f"Second line (CBC) is not exhausted within the {H}-day projection of {name} "
                    f"({_m(float(tot[-1]))} left at day {H}<sup>i</sup> in the deployment shown).")
     la = sd_a.lp_actions.survival_days
-    if sd_a.lp_actions.management:
-        out.append(f"Third line (management actions) raises {_m(sum(m['cash'] for m in sd_a.lp_actions.management))} "
-                   f"and moves the horizon to {_d(la)} days" + (" (beyond the projection)" if la >= H else "") + ".")
+    moved = sd_a.lp_actions.management or la != T
+    if moved:
+        out.append(f"Third line (management actions) moves the horizon of {name} to {survival_text(la, H)}<sup>d</sup>"
+                   + (" days" if la < H else "") + ".")
     else:
-        out.append("Third line (management actions) is not used" + (
-            " (no counted action is activated before the failure day)." if T < H else " (not needed)."))
+        out.append(f"Third line (management actions) does not change the horizon of {name}" + (
+            " (no counted action takes effect before the failure day)." if T < H else " (not needed)."))
     if sd_a.lp_central_bank is not None:
         cb = sd_a.lp_central_bank.survival_days
-        out.append(f"Central-bank facilities are shown but not counted; if counted, the horizon would be {_d(cb)} days"
-                   + (" (beyond the projection)" if cb >= H else "") + ".")
+        out.append(f"Central-bank facilities are shown but not counted; if counted, the horizon of {name} would be "
+                   f"{survival_text(cb, H)}<sup>d</sup>" + (" days." if cb < H else "."))
     return out
 
 
@@ -177,6 +203,9 @@ class ReportData:
     binding_lcr: LCRResult
     binding_driver: tuple
     overlay_checks: list  # (combined, [(param, a, b, combined, ok)])
+    nsfr: Optional[object] = None  # nsfr.NSFRResult when the file has an nsfr block
+    source: Optional[StressFile] = None  # the file as given (per-currency items); stress is all-currency
+    sensitivities_run: bool = True
 
 
 def overlay_check(sd: ScenarioAnalysis, by_name: dict) -> list[tuple]:
@@ -202,24 +231,60 @@ def overlay_check(sd: ScenarioAnalysis, by_name: dict) -> list[tuple]:
     return rows
 
 
-def collect(stress: StressFile, method: str = "bisection", reverse: bool = True) -> ReportData:
-    analyses = {s.name: analyse(stress, s.name, method=method) for s in stress.scenarios}
+def work_units(stress: StressFile, reverse: bool = True, sensitivities: bool = True) -> int:
+    """Rough number of progress ticks :func:`collect` reports (for a progress bar)."""
+    from liqstress.stress.scenarios import resolve
+
+    n = 0
+    for sc in stress.scenarios:
+        n += 3 + (1 if reverse else 0)
+        if sensitivities:
+            n += 2 * len(factors(stress, resolve(stress, sc.name))) + 4
+    return n
+
+
+def collect(stress: StressFile, method: str = "bisection", reverse: bool = True, sensitivities: bool = True,
+            progress=None) -> ReportData:
+    """Analyse every scenario.  ``progress``: optional callable ticked once per unit of work."""
+    tick = progress or (lambda: None)
+    analyses = {}
+    for sc in stress.scenarios:
+        analyses[sc.name] = analyse(stress, sc.name, method=method)
+        tick()
     base = next(iter(analyses.values())).lcr_base
     bind = binding([x.lcr for x in analyses.values()])
     out = []
     for name, sa in analyses.items():
+        agg = fx.aggregate(stress, name)  # what ``analyse`` ran on (the file itself if single-currency)
         if sa.wf.survival_days >= sa.lp.survival_days:
             dep = deployment(sa.plan, sa.wf, "waterfall")
         else:
             dep = deployment(sa.plan, sa.lp, "LP")
         err = float(np.max(np.abs(replay_balances(sa.plan, sa.lp) - sa.lp.balances)))
         vals = unit_values(sa.plan)
-        total = stress.opening_cash + sum(n * v for lv, n, v in vals.values())
-        l1 = stress.opening_cash + sum(n * v for lv, n, v in vals.values() if lv == "L1")
+        total = sa.plan.opening_cash + sum(n * v for lv, n, v in vals.values())
+        l1 = sa.plan.opening_cash + sum(n * v for lv, n, v in vals.values() if lv == "L1")
         rs = reverse_stress(stress, name, method=method) if reverse else None
+        if reverse:
+            tick()
         sd = ScenarioData(sa, dep, rs, driver(base, sa.lcr), total, l1, err, _binding_constraint(sa, dep))
+        sd.stress = agg
         sd.lines_of_defence = _lines_of_defence(sa, dep)
+        sd.currencies = fx.currency_analysis(stress, name, method=method)
+        sd.shortfall = shortfall_summary(sa.plan, sa.internal_minimum, sa.horizon)
+        sd.shortfall_actions = shortfall_summary(sa.plan_actions, sa.internal_minimum, sa.lp_actions.survival_days)
+        sd.cliffs = cliff_effects(agg, sa.res, sa.plan, sa.horizon, method=method)
+        tick()
+        sd.recon = reconcile(agg, sa.res, sa.lcr)
+        sd.escalation = escalation(sa.cfp)
+        if sensitivities:
+            sd.sensitivities = one_factor(agg, sa.res, sa.horizon, method=method, progress=tick)
+            sd.fragility = headroom_fragility(agg, sa.res, sd.sensitivities, sa.horizon, sa.internal_minimum,
+                                              method=method)
+            tick()
         out.append(sd)
     checks = [(sa.res.name, overlay_check(sa, analyses)) for sa in analyses.values() if sa.res.type == "combined"]
     bdrv = driver(base, bind)
-    return ReportData(stress, out, base, bind, bdrv, checks)
+    ns = None if stress.nsfr is None else compute_nsfr(stress.nsfr, fx.base_rates(stress))
+    return ReportData(fx.aggregate(stress, None), out, base, bind, bdrv, checks, nsfr=ns, source=stress,
+                      sensitivities_run=sensitivities)

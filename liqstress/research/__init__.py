@@ -1,1 +1,1 @@
-"""Research tooling: random systems and the relaxation-gap sweep (SPEC A.6)."""
+"""Research tooling: random systems and the relaxation-gap sweep (docs/model.md §4)."""

@@ -1,6 +1,6 @@
-"""The relaxation-gap sweep (SPEC A.6) over random or user-given systems.
+"""The relaxation-gap sweep (docs/model.md §4) over random or user-given systems.
 
-One *task* is one (system, bank): it rebuilds the system from its dict (SPEC Part C file
+One *task* is one (system, bank): it rebuilds the system from its dict (system file of docs/model.md §7.1
 schema, so the same bytes reach a local process or a Dask worker), calls
 :func:`liqstress.solvers.original.gap_report` and returns one flat row:
 
@@ -79,7 +79,7 @@ BOOL_COLS = ["certified"]
 #: statuses that count as a successful solve (anything else is a failure row)
 OK_STATUSES = ("optimal", "not_certified", "local_optimum", "grid")
 METHODS = ("global", "local", "grid")
-#: ``module:function`` computing the per-bank gap report (SPEC A.6)
+#: ``module:function`` computing the per-bank gap report (docs/model.md §4)
 DEFAULT_REPORT = "liqstress.solvers.original:gap_report"
 
 
@@ -168,7 +168,7 @@ def _call_filtered(fn: Callable, system, bank: str, kwargs: dict) -> dict:
 
 
 def _report_nonglobal(system, bank: str, method: str, options: dict) -> dict:
-    """The gap numbers of SPEC A.6 with the ``local`` or ``grid`` method (not certified)."""
+    """The gap numbers of docs/model.md §4 with the ``local`` or ``grid`` method (not certified)."""
     from liqstress.solvers.clearing import ell as ell_of
     from liqstress.solvers.original import inner_original, maximin_original
     from liqstress.solvers.robust import robust_strategies
@@ -600,8 +600,12 @@ def run_sweep(
 
 # =============================================================================== plots
 def plot_paths(out: Path) -> dict[str, Path]:
+    """PNG paths named after the whole output file (``gap.csv`` -> ``gap_csv_regret_hist.png``),
+    so a Parquet run never overwrites the plots of a CSV run with the same stem."""
     out = Path(out)
     stem = out.with_suffix("")
+    if out.suffix:
+        stem = Path(f"{stem}_{out.suffix.lstrip('.').lower()}")
     return {
         "regret_hist": Path(f"{stem}_regret_hist.png"),
         "gap_vs_alpha": Path(f"{stem}_gap_vs_alpha.png"),
@@ -647,7 +651,9 @@ def summary_plots(rows: Sequence[dict], out: Path) -> list[Path]:
                 ax.scatter(xs[unc] - jitter, regret[unc], s=40, facecolors="none", edgecolors="red", label="not certified")
             ax.legend(fontsize=8)
             if key == "gap_vs_n":
-                ax.set_xticks(sorted({int(v) for v in xs if np.isfinite(v)}))
+                ns = sorted({int(v) for v in xs if np.isfinite(v)})
+                ax.set_xticks(ns)
+                ax.set_xlim(min(ns) - 0.75, max(ns) + 0.75)  # readable with a single n too
         ax.set_xlabel(label)
         ax.set_ylabel("value gap")
         ax.set_title("Relaxation gap " + ("against alpha" if key == "gap_vs_alpha" else "against n"))

@@ -1,6 +1,6 @@
-"""Random financial systems for the relaxation-gap study (SPEC A.1, A.6).
+"""Random financial systems for the relaxation-gap study (docs/model.md §2.1, §4).
 
-Every system drawn here satisfies the data rules of SPEC A.1 and Assumption 4.1 on
+Every system drawn here satisfies the data rules of docs/model.md §2.1 and Assumption 4.1 on
 ``[0, S]`` by construction (and is re-checked by :meth:`System.from_arrays`):
 
 * illiquid holdings ``s_i = exp(N(log 3, 0.6^2))`` clipped to ``[0.5, 20]`` (units);
@@ -10,7 +10,7 @@ Every system drawn here satisfies the data rules of SPEC A.1 and Assumption 4.1 
   ``(L_i - c_i) / s_i`` -- roughly half of the banks are, so the relaxation gap (which is
   zero for a bank that is solvent in every scenario, ``V_i = L_i``) is exercised;
   With probability ``p_liquid`` a bank is made fully liquid, ``L_i = 0.5 c_i`` (it keeps
-  ``ell_i = 0``, the edge case of SPEC A.1);
+  ``ell_i = 0``, the edge case of docs/model.md §2.1);
 * inverse demand family uniform over linear / exponential / power unless fixed, with the
   impact strength ``u ~ U(0.3, 0.95)`` placed strictly inside the valid range:
   linear ``beta = u / (2S)`` (valid iff ``beta < 1/(2S)``), exponential ``beta = u / S``

@@ -521,7 +521,7 @@ def volume_target(adv: Adversary, cash: float, target: float) -> float:
 
 
 def inner_separable(system: System, i: int, x_i: float, ell_vec: np.ndarray, tol: float = 1e-7,
-                    time_limit: float = 60.0, max_nodes: int = 100_000) -> InnerResult:
+                    time_limit: float = 60.0, max_nodes: int = 100_000, cutoff: float = -math.inf) -> InnerResult:
     """``min_{x_-i} V_i(x_i, x_-i)`` of (7), permanent price impact (4), exactly (module doc).
 
     Branch and bound over the others' aggregate early sale w.  A node ``[w_a, w_b]`` is
@@ -538,8 +538,10 @@ def inner_separable(system: System, i: int, x_i: float, ell_vec: np.ndarray, tol
     volume at that w, :func:`max_volume` with the true data, exactly re-cleared).
     ``value`` is V_i re-cleared exactly (:func:`liqstress.solvers.clearing.clear`) at the
     returned ``x``; ``lower_bound`` is the smallest bound over the discarded and open nodes;
-    ``certified`` iff ``value - lower_bound <= tol``.  Status: ``optimal``, ``time limit``
-    or ``node limit``.
+    ``certified`` iff ``value - lower_bound <= tol``.  Status: ``optimal``, ``time limit``,
+    ``node limit``, or ``dominated``: the value fell below ``cutoff`` (the caller only needed to
+    know that, e.g. a point of the outer level that cannot be the maximiser) and the search
+    stopped there.
     """
     t0 = time.perf_counter()
     if system.has_interbank:
@@ -626,6 +628,9 @@ def inner_separable(system: System, i: int, x_i: float, ell_vec: np.ndarray, tol
     min_width = 1e-13 * max(1.0, W)
     while heap:
         lb, _, wa, wb, xs = heap[0]
+        if best["v"] < cutoff:
+            status = "dominated"
+            break
         target = best["v"] - tol
         if lb >= target:
             break

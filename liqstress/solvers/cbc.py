@@ -1,4 +1,4 @@
-"""CBC monetisation planner (SPEC Part B "CBC monetisation LP", Part C semantics).
+"""CBC monetisation planner (docs/model.md §6.3).
 
 Public API::
 
@@ -10,7 +10,7 @@ Public API::
     base = waterfall(plan)
     res.survival_days, base.survival_days, res.actions[:3], res.deployment.head()
 
-``solve_plan`` maximises the survival horizon exactly (SPEC Part C: the largest T <=
+``solve_plan`` maximises the survival horizon exactly (docs/model.md §6.3: the largest T <=
 horizon_days such that some plan keeps ``B_t >= 0`` for all t <= T), by bisection over LP
 feasibility (default) or by the MILP with monotone day indicators; then, at that horizon,
 a second LP maximises the remaining unencumbered CBC after haircuts (lexicographic).  Both
@@ -47,7 +47,7 @@ class CBCResult:
 
     ``actions``: ``[{"day", "asset", "action": "sell"|"repo", "amount", "cash"}]`` (day = action
     day, cash = cash it pays, on day + settlement_days); central-bank facility draws appear as
-    ``"repo"`` of the facility id.  ``balances[t-1] = B_t`` (cumulative cash, SPEC Part C)
+    ``"repo"`` of the facility id.  ``balances[t-1] = B_t`` (cumulative cash, docs/model.md §6.3)
     for t = 1..horizon_days under the plan.  ``deployment``: DataFrame indexed by day with
     ``available`` (CBC value at the start of the day), ``deployed`` (CBC value used by the
     day's actions), ``returned`` (collateral back from maturing repos), ``remaining``,
@@ -70,12 +70,19 @@ class CBCResult:
     memo_facilities: list[dict] = field(default_factory=list)
     info: dict = field(default_factory=dict)
 
+    @property
+    def censored(self) -> bool:
+        """The horizon reaches the end of the projection: the bank survives at least that long."""
+        return self.survival_days >= self.horizon_days
+
     def to_json(self, waterfall_survival_days: int | None = None) -> dict[str, Any]:
-        """The ``liqstress cbc --json`` document (SPEC Part C) plus extra keys."""
+        """The ``liqstress cbc --json`` document (docs/model.md §9.3) plus extra keys."""
         doc: dict[str, Any] = {
             "survival_days": int(self.survival_days),
             "waterfall_survival_days": None if waterfall_survival_days is None else int(waterfall_survival_days),
             "plan": [dict(a) for a in self.actions],
+            "censored": bool(self.censored),
+            "survival_text": survival_text(self.survival_days, self.horizon_days),
             "status": self.status,
             "horizon_days": int(self.horizon_days),
             "remaining_cbc": float(self.remaining_cbc),
@@ -87,6 +94,12 @@ class CBCResult:
             "seconds": float(self.seconds),
         }
         return doc
+
+
+def survival_text(days: int, horizon: int) -> str:
+    """How a survival horizon is printed everywhere (CLI, index, report, CSV): a horizon that
+    reaches the end of the projection is censored, ``">= 365 (whole projection)"``."""
+    return f">= {int(horizon)} (whole projection)" if int(days) >= int(horizon) else str(int(days))
 
 
 # ---------------------------------------------------------------------- flows
@@ -115,7 +128,7 @@ def flows(c: Compiled, x: np.ndarray, roll: np.ndarray) -> dict[str, np.ndarray]
         returned[g] = ret
         repaid += cash * ret
     hold = np.cumsum(used - returned, axis=1)
-    balance = c.opening + np.cumsum(cash_in - repaid - c.out)
+    balance = c.opening + c.floor + np.cumsum(cash_in - repaid - c.out)
     return {"cash_in": cash_in, "repaid": repaid, "used": used, "returned": returned, "hold": hold, "balance": balance}
 
 
@@ -239,4 +252,4 @@ def waterfall(plan: CBCPlan) -> CBCResult:
                    method="waterfall", info={})
 
 
-__all__ = ["CBCResult", "METHODS", "flows", "solve_plan", "waterfall"]
+__all__ = ["CBCResult", "METHODS", "flows", "solve_plan", "survival_text", "waterfall"]

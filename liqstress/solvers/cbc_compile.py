@@ -1,8 +1,8 @@
 """Compile a :class:`~liqstress.models.cbc_plan.CBCPlan` into flat numpy arrays.
 
 The LP (``cbc_lp``), the Pyomo model (``cbc_pyomo``), the waterfall (``cbc_waterfall``) and
-the plan replay (``replay``) all read this one representation, so the semantics of SPEC
-Part C are written down exactly once:
+the plan replay (``replay``) all read this one representation, so the semantics of
+docs/model.md §6.3 are written down exactly once:
 
 * a *group* is one capacity holder: an asset line, a counted central-bank facility or a
   management action; it has ``avail`` units in total and ``cap`` units per day;
@@ -52,6 +52,9 @@ class Compiled:
     s_tranche: np.ndarray  # (S,) tranche number 1..Q (0 if not a tranche)
     # memo: central-bank lines not counted in the horizon (shown only)
     memo_facilities: list[dict] = field(default_factory=list)
+    # survival floor (plan.minimum_balance): ``opening`` is the opening cash minus it, so that
+    # every solver's ``B_t >= 0`` means ``B_t + floor >= floor``; results add it back
+    floor: float = 0.0
 
     @property
     def S(self) -> int:
@@ -70,7 +73,7 @@ class Compiled:
 
 def tranche_prices(pi, avail: float) -> tuple[np.ndarray, float]:
     """Average price of each of Q equal tranches of width h = avail / Q:
-    ``p_q = (F(q h) - F((q-1) h)) / h``, ``F(u) = u f(u)`` (SPEC Part B: concave proceeds).
+    ``p_q = (F(q h) - F((q-1) h)) / h``, ``F(u) = u f(u)`` (docs/model.md §6.3: concave proceeds).
     Prices fall with q (F concave, Assumption 4.1 (v)), so the piecewise-linear proceeds
     interpolate F at the breakpoints and, by concavity, never exceed the exact ``F(U)``."""
     Q = int(pi.tranches)
@@ -82,7 +85,8 @@ def tranche_prices(pi, avail: float) -> tuple[np.ndarray, float]:
 
 
 def compile_plan(plan: CBCPlan) -> Compiled:
-    """Flatten ``plan`` (scenario haircut add-ons applied; uncounted facilities to memo)."""
+    """Flatten ``plan`` (scenario haircut add-ons applied; uncounted facilities to memo; the
+    survival floor ``minimum_balance`` subtracted from the opening cash, see ``Compiled.floor``)."""
     H = plan.horizon_days
     g_id, g_type, g_level = [], [], []
     avail, cap, value, closed, term, roll = [], [], [], [], [], []
@@ -161,7 +165,7 @@ def compile_plan(plan: CBCPlan) -> Compiled:
     G = len(g_id)
     return Compiled(
         H=H,
-        opening=float(plan.opening_cash),
+        opening=float(plan.opening_cash) - float(plan.minimum_balance),
         out=np.asarray(plan.net_outflows, dtype=float),
         g_id=g_id,
         g_type=g_type,
@@ -179,6 +183,7 @@ def compile_plan(plan: CBCPlan) -> Compiled:
         s_width=np.asarray(s_width, dtype=float),
         s_tranche=np.asarray(s_tranche, dtype=int),
         memo_facilities=memo,
+        floor=float(plan.minimum_balance),
     )
 
 

@@ -1,4 +1,4 @@
-"""The CBC monetisation LP / MILP (SPEC Part B and C) as sparse matrices solved by HiGHS.
+"""The CBC monetisation LP / MILP (docs/model.md §6.3) as sparse matrices solved by HiGHS.
 
 Variables (days t = 0..H-1 in arrays, 1..H in files):
 
@@ -10,7 +10,7 @@ Variables (days t = 0..H-1 in arrays, 1..H in files):
 
 Constraints:
 
-* balance (SPEC Part C) ``B_t = B_{t-1} + sum_j cash_j x[j, t - lag_j] - repay_t - out_t``,
+* balance (docs/model.md §6.3) ``B_t = B_{t-1} + sum_j cash_j x[j, t - lag_j] - repay_t - out_t``,
   ``B_{-1} = opening_cash``; ``repay_t = sum cash_j (M[g, t] - roll[g, t])`` with
   ``M[g, t] = x[repo_g, t - lag - m] + roll[g, t - m]`` the units maturing on day t;
 * daily capacity ``sum_{j in g} x[j, t] <= cap_g``; closed days ``x[j, t] = 0``;

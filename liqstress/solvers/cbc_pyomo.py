@@ -1,7 +1,7 @@
 """The CBC monetisation model written algebraically in Pyomo, solved with
 ``SolverFactory('highs')``.
 
-Same semantics as the sparse model of ``cbc_lp`` (SPEC Part C), written independently from
+Same semantics as the sparse model of ``cbc_lp`` (docs/model.md §6.3), written independently from
 the constraint list of its docstring (cumulative holdings as explicit sums instead of stock
 variables), so the two formulations cross-check each other in the tests.  Building Pyomo
 expressions costs O(S H + G H^2) Python objects, so this backend is meant for small and

@@ -1,4 +1,4 @@
-"""Greedy liquidity-order waterfall: the just-in-time baseline of SPEC Part B.
+"""Greedy liquidity-order waterfall: the just-in-time baseline of docs/model.md §6.3.
 
 Definition (exact; also in ``docs/cbc.md``).  Days d = 1..H are processed in order with the
 balance ``B_d = B_{d-1} + cash_in_d - repay_d - out_d`` of the actions already committed.

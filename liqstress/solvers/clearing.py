@@ -1,11 +1,13 @@
-"""Clearing equilibria with fire sales (SPEC A.2 and A.5).
+"""Clearing equilibria with fire sales (docs/model.md §2.3 and §3.1).
 
 * :func:`greatest_price` — the scalar fixed point (4): unique (so it is the greatest), found
   by a safeguarded Newton method on a strictly increasing scalar equation, O(n) per step.
 * :func:`clear` — prices at t=1 and t=2, sales at clearing y(x), values V(x) (6) and
-  payments; with an interbank block the joint clearing (15) and values (17).
+  payments; with an interbank block the joint clearing (15) and values (17) — for any alpha
+  (the unified model: the price at clearing is q = f(alpha X + sum_j y_j)).
 * :func:`ell` — the no-early-liquidation sales y(0).
-* :func:`relaxed_value` — Vt (9); :func:`relaxed_value_interbank` — Vt (20) with (18), (19).
+* :func:`relaxed_value` — Vt (9); :func:`relaxed_value_interbank` — Vt (20) with (18), (19)
+  (unified model: the worst-case second-period price of (18) is f(Lambda - (1 - alpha) X)).
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ def clearing_volume(d: np.ndarray, r: np.ndarray, a: float, f: InverseDemand, to
 
 @dataclass
 class Clearing:
-    """Result of a clearing computation (SPEC Part C ``liqstress clear``)."""
+    """Result of a clearing computation (docs/model.md §9.3 ``liqstress clear``)."""
 
     price_t1: float
     price_t2: float
@@ -123,8 +125,9 @@ def _clear_permanent(system: System, x: np.ndarray, alpha: float) -> Clearing:
 def _clear_interbank(system: System, x: np.ndarray, tol: float = 1e-13) -> Clearing:
     """Joint Eisenberg–Noe + fire-sale clearing (15), values (17).
 
-    The greatest solution (q, P) of (15), the limit of the monotone iteration from
-    (1, pbar), computed exactly by the regime method of
+    The greatest solution (q, P) of (15) with the price q = f(alpha X + sum_j y_j) (alpha = 0
+    in the paper's Section 5; alpha > 0 is the unified model), the limit of the monotone
+    iteration from (1, pbar), computed exactly by the regime method of
     :func:`liqstress.solvers.eisenberg_noe.joint_clearing`: sparse (memory O(nnz)), a few
     warm-started Eisenberg–Noe solves, each regime's price from an exact piecewise scalar
     equation.  ``iterations`` counts EN solves; ``status`` is the solver's status.
@@ -140,7 +143,7 @@ def _clear_interbank(system: System, x: np.ndarray, tol: float = 1e-13) -> Clear
     p1 = float(f(X))
     cash1 = system.c + x * p1
     r = np.maximum(system.s - x, 0.0)
-    jc = joint_clearing(pbar, A, cash1, r, f)
+    jc = joint_clearing(pbar, A, cash1, r, f, offset=system.alpha * X)
     if jc.status not in ("converged", "converged_picard") or not jc.residual <= max(tol, 1e-9):
         raise SolverFailure("joint_clearing (15)", jc.status, f"residual {jc.residual:.3g}")
     V = cash1 + jc.y * jc.q + jc.AP  # (17)
@@ -151,7 +154,8 @@ def clear(system: System, x: Optional[np.ndarray] = None, alpha: Optional[float]
     """Clearing state given early sales ``x`` (default: none).
 
     Without interbank block: the price fixed point (4), sales (5) and values (6).
-    With it (alpha = 0): the joint clearing (15), values (17); ``payments`` is P.
+    With it: the joint clearing (15) with q = f(alpha X + sum_j y_j), values (17);
+    ``payments`` is P.
     """
     sysm = system.with_alpha(alpha)
     x = np.zeros(sysm.n) if x is None else sysm.check_early(x)
@@ -181,25 +185,30 @@ def relaxed_value(system: System, x: np.ndarray, ell_vec: np.ndarray, alpha: Opt
     return system.c + x * f(X) + (ell_vec - x) * f(Lam - (1 - a) * X)
 
 
-def worst_case_income(system: System, x: np.ndarray, ell_vec: np.ndarray) -> np.ndarray:
-    """h(x), (18): x_i f(X) + (ell_i - x_i) f(sum_j (ell_j - x_j))."""
+def worst_case_income(system: System, x: np.ndarray, ell_vec: np.ndarray, alpha: Optional[float] = None) -> np.ndarray:
+    """h(x), (18): x_i f(X) + (ell_i - x_i) f(Lambda - (1 - alpha) X).
+
+    alpha = 0 gives the paper's f(sum_j (ell_j - x_j)); alpha > 0 the unified model's
+    worst-case second-period price (the lower bound of q(x) that Lemma 5.1 gives there)."""
+    a = system.alpha if alpha is None else float(alpha)
     x = np.asarray(x, dtype=float)
     X = x.sum()
     f = system.f
-    return x * f(X) + (ell_vec - x) * f(ell_vec.sum() - X)
+    return x * f(X) + (ell_vec - x) * f(ell_vec.sum() - (1.0 - a) * X)
 
 
-def worst_case_payments(system: System, x: np.ndarray, ell_vec: np.ndarray, h: np.ndarray | None = None) -> np.ndarray:
+def worst_case_payments(system: System, x: np.ndarray, ell_vec: np.ndarray, h: np.ndarray | None = None,
+                        alpha: Optional[float] = None) -> np.ndarray:
     """Pt(x), (19): the greatest solution of Pt = min(pbar, c + h(x) + Pi^T Pt)."""
     if not system.has_interbank:
         raise SolverFailure("worst_case_payments", "not applicable", "the system has no interbank block")
     if h is None:
-        h = worst_case_income(system, x, ell_vec)
+        h = worst_case_income(system, x, ell_vec, alpha)
     return en_clearing(system.pbar, system.Pi, system.c + h)
 
 
-def relaxed_value_interbank(system: System, x: np.ndarray, ell_vec: np.ndarray) -> np.ndarray:
-    """Vt_i(x) = c_i + h_i(x) + (Pi^T Pt(x))_i for every bank — (20)."""
-    h = worst_case_income(system, x, ell_vec)
+def relaxed_value_interbank(system: System, x: np.ndarray, ell_vec: np.ndarray, alpha: Optional[float] = None) -> np.ndarray:
+    """Vt_i(x) = c_i + h_i(x) + (Pi^T Pt(x))_i for every bank — (20) (h of (18) with alpha)."""
+    h = worst_case_income(system, x, ell_vec, alpha)
     Pt = worst_case_payments(system, x, ell_vec, h)
     return system.c + h + system.Pi.T @ Pt

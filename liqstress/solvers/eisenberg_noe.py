@@ -2,7 +2,7 @@
 
 ``en_clearing(pbar, Pi, e)`` returns the greatest solution of
 
-    P = min(pbar, e + Pi^T P)                                   (EN 2001; SPEC (19))
+    P = min(pbar, e + Pi^T P)                                   (EN 2001; (19), docs/model.md §3.2)
 
 with ``e >= 0`` and ``Pi`` row-substochastic.  Write ``T(P) = min(pbar, e + A P)``,
 ``A = Pi^T`` (column sums <= 1, so ``||A||_1 <= 1``).  :func:`en_solve` combines
@@ -401,22 +401,25 @@ def _regime_pieces(a: np.ndarray, b: np.ndarray, r: np.ndarray, t_lo: float = 0.
     return T, np.maximum(A, 0.0), np.maximum(B, 0.0), np.maximum(R, 0.0)
 
 
-def greatest_price_affine(a: np.ndarray, b: np.ndarray, r: np.ndarray, f, q_max: float, grid: int = 256) -> float:
-    """Greatest t in (0, q_max] with ``t = f(sum_j clip(a_j / t - b_j, 0, r_j))``.
+def greatest_price_affine(a: np.ndarray, b: np.ndarray, r: np.ndarray, f, q_max: float, grid: int = 256,
+                          offset: float = 0.0) -> float:
+    """Greatest t in (0, q_max] with ``t = f(offset + sum_j clip(a_j / t - b_j, 0, r_j))``.
 
     Exact piecewise treatment (the regime map of (15) for a fixed default set, where a
-    bank's shortfall ``a_j - b_j t`` is affine in the price): ``h(t) = t - f(Y(t))`` is
-    evaluated at every breakpoint in ``[f(sum r), q_max]`` at once (h <= 0 at the left end,
-    where everything is sold); on a piece ``Y = A/t + C`` each root of h is
-    an up-crossing when ``C >= 0`` (u f(u) increasing, Assumption 4.1(iii)), so a piece
-    with ``h > 0`` at both ends holds no root; pieces with ``C < 0`` are scanned on a grid.
+    bank's shortfall ``a_j - b_j t`` is affine in the price): ``h(t) = t - f(offset + Y(t))``
+    is evaluated at every breakpoint in ``[f(offset + sum r), q_max]`` at once (h <= 0 at the
+    left end, where everything is sold); on a piece ``offset + Y = A/t + C`` a root satisfies
+    ``f(u) (u - C) = A`` with u = A/t + C, whose left side is strictly increasing in u when
+    ``C >= 0`` (Assumption 4.1(ii)-(iii)), so each root is an up-crossing and a piece with
+    ``h > 0`` at both ends holds no root; pieces with ``C < 0`` are scanned on a grid.
+    ``offset >= 0`` is the permanent impact alpha X of the unified model (it only raises C).
     Requires ``h(q_max) >= 0``.
     """
     from scipy.optimize import brentq
 
     # t_lo = f(everything sold) has h(t_lo) <= 0, so the greatest root lies in [t_lo, q_max]
     r_all = float(r[(a > 0) & (r > 0)].sum())
-    t_lo = float(f(r_all))
+    t_lo = float(f(offset + r_all))
     if t_lo >= q_max:
         return float(q_max)
     T, A, B, R = _regime_pieces(a, b, r, t_lo, q_max)
@@ -424,28 +427,28 @@ def greatest_price_affine(a: np.ndarray, b: np.ndarray, r: np.ndarray, f, q_max:
 
     with np.errstate(divide="ignore", invalid="ignore"):
         Yl = np.where(T > 0, A / np.where(T > 0, T, 1.0) - B + R, R)
-    hl = T - f(np.maximum(Yl, 0.0))
+    hl = T - f(offset + np.maximum(Yl, 0.0))
     hl[0] = min(hl[0], 0.0)  # h(t_lo) <= 0 (up to rounding)
-    C = R - B
+    C = R - B + offset
     kstar = int(np.flatnonzero(hl <= 0)[-1])
     # pieces above kstar have h > 0 at their left end; with C >= 0 they hold no root.  With
     # C < 0 the cheap bound h(t) >= lo - f(A/hi + C) on [lo, hi] clears most of them.
     above = np.arange(kstar + 1, T.size)
     if above.size:
         lo_a, hi_a = T[above], ends[above]
-        bound = lo_a - f(np.maximum(A[above] / hi_a - B[above] + R[above], 0.0))
+        bound = lo_a - f(offset + np.maximum(A[above] / hi_a - B[above] + R[above], 0.0))
         suspect = above[(C[above] < 0) & (bound <= 0) & (hi_a > lo_a)]
     else:
         suspect = above
 
     def g_of(k):
-        return lambda t: t - float(f(max(A[k] / t - B[k] + R[k], 0.0)))
+        return lambda t: t - float(f(offset + max(A[k] / t - B[k] + R[k], 0.0)))
 
     def root_in(k, lo, hi, need_sign_change):
         g = g_of(k)
         if C[k] < 0:  # possibly several roots: highest sign change on a grid
             ts = np.linspace(lo, hi, grid)
-            hs = ts - f(np.maximum(A[k] / ts - B[k] + R[k], 0.0))
+            hs = ts - f(offset + np.maximum(A[k] / ts - B[k] + R[k], 0.0))
             neg = np.flatnonzero(hs <= 0)
             if neg.size == 0:
                 return None
@@ -478,8 +481,14 @@ def joint_clearing(
     r: np.ndarray,
     f,
     max_regimes: int = 10_000,
+    offset: float = 0.0,
 ) -> JointClearing:
     """Greatest solution of (15) for fixed early sales: ``cash = c + x f(X)``, ``r = s - x``.
+
+    ``offset`` is the permanent impact ``alpha X`` of the unified model: the price equation
+    becomes ``q = f(offset + sum_j y_j)`` (``offset = 0``: (15) exactly as in the paper).  Every
+    step below only uses that the price map is non-increasing in the sales, which adding a
+    constant to the argument of f preserves, so the method and its proof are unchanged.
 
     Regime method (exact, few EN solves).  For a price q let P(q) be the greatest EN vector
     with endowment ``cash + r q`` and D(q) its default set; D(q) shrinks as q grows.  Fix
@@ -503,7 +512,8 @@ def joint_clearing(
     pbar = np.asarray(pbar, dtype=float)
     cash = np.asarray(cash, dtype=float)
     r = np.asarray(r, dtype=float)
-    q, P_ub = _joint_warmup(pbar, A, cash, r, f)
+    offset = float(offset)
+    q, P_ub = _joint_warmup(pbar, A, cash, r, f, offset=offset)
     cache = _BlockCache(A)
     res = en_solve(pbar, None, cash + r * q, A=A, P0=P_ub, cache=cache)
     en_solves = 1
@@ -518,7 +528,7 @@ def joint_clearing(
         if idx.size:
             z, ok = cache.get(D).solve(r[idx])
             if not ok:  # singular block: fall back to the (slow, safe) joint monotone iteration
-                return _joint_picard(pbar, A, cash, r, f, q, P, en_solves, regimes)
+                return _joint_picard(pbar, A, cash, r, f, q, P, en_solves, regimes, offset=offset)
             zf = np.zeros_like(pbar)
             zf[idx] = np.maximum(z, 0.0)
             b = A @ zf
@@ -526,7 +536,7 @@ def joint_clearing(
             zf = np.zeros_like(pbar)
             b = np.zeros_like(pbar)
         a = pbar - cash - AP + b * q  # shortfall at price t <= q is a - b t (upper-bound regime)
-        q_new = greatest_price_affine(a, b, r, f, q)
+        q_new = greatest_price_affine(a, b, r, f, q, offset=offset)
         if q_new >= q * (1 - 4 * np.finfo(float).eps) or regimes >= max_regimes:
             if regimes >= max_regimes and q_new < q:
                 status = "max_regimes"
@@ -541,24 +551,25 @@ def joint_clearing(
     AP = A @ P
     need = np.maximum(pbar - cash - AP, 0.0)
     y = np.minimum(need / q, r)
-    resid_q = abs(q - float(f(y.sum())))
+    resid_q = abs(q - float(f(offset + y.sum())))
     resid = max(res.residual, resid_q)
     if res.status != "converged":
         status = res.status
     return JointClearing(q=q, P=P, y=y, AP=AP, default=res.default, en_solves=en_solves, regimes=regimes, residual=resid, status=status)
 
 
-def _joint_step(pbar, A, cash, r, f, q: float, P: np.ndarray, fresh_q: bool = False) -> tuple[float, np.ndarray]:
+def _joint_step(pbar, A, cash, r, f, q: float, P: np.ndarray, fresh_q: bool = False,
+                offset: float = 0.0) -> tuple[float, np.ndarray]:
     """One monotone step of the joint map (15) from an upper bound (q, P): the new price from
     the sales at (q, P), the new payments at q (or at the new price when ``fresh_q``)."""
     AP = A @ P
     y = np.minimum(np.maximum(pbar - cash - AP, 0.0) / q, r)
-    qn = min(q, float(f(y.sum())))
+    qn = min(q, float(f(offset + y.sum())))
     Pn = np.minimum(P, np.minimum(pbar, cash + AP + r * (qn if fresh_q else q)))
     return qn, Pn
 
 
-def _joint_warmup(pbar, A, cash, r, f, max_iter: int = 60, tol: float = 1e-15) -> tuple[float, np.ndarray]:
+def _joint_warmup(pbar, A, cash, r, f, max_iter: int = 60, tol: float = 1e-15, offset: float = 0.0) -> tuple[float, np.ndarray]:
     """Monotone iteration of the joint map (15) from (1, pbar) while it contracts fast.
 
     Returns an upper bound (q, P) of the greatest solution with P >= P(q) (the greatest EN
@@ -567,7 +578,7 @@ def _joint_warmup(pbar, A, cash, r, f, max_iter: int = 60, tol: float = 1e-15) -
     norm = max(float(pbar.sum()), 1.0)
     prev = np.inf
     for k in range(max_iter):
-        qn, Pn = _joint_step(pbar, A, cash, r, f, q, P)
+        qn, Pn = _joint_step(pbar, A, cash, r, f, q, P, offset=offset)
         d = (q - qn) + float((P - Pn).sum()) / norm
         q, P = qn, Pn
         if d <= tol:
@@ -578,10 +589,11 @@ def _joint_warmup(pbar, A, cash, r, f, max_iter: int = 60, tol: float = 1e-15) -
     return q, P
 
 
-def _joint_picard(pbar, A, cash, r, f, q, P, en_solves, regimes, tol=1e-14, max_iter=100_000) -> JointClearing:
+def _joint_picard(pbar, A, cash, r, f, q, P, en_solves, regimes, tol=1e-14, max_iter=100_000,
+                  offset: float = 0.0) -> JointClearing:
     """Monotone iteration of the joint map (15) from an upper bound (q, P) (safe fallback)."""
     for k in range(max_iter):
-        qn, Pn = _joint_step(pbar, A, cash, r, f, q, P, fresh_q=True)
+        qn, Pn = _joint_step(pbar, A, cash, r, f, q, P, fresh_q=True, offset=offset)
         done = (q - qn) <= tol and float((P - Pn).sum()) <= tol * max(float(pbar.sum()), 1.0)
         q, P = qn, Pn
         if done:
@@ -589,19 +601,21 @@ def _joint_picard(pbar, A, cash, r, f, q, P, en_solves, regimes, tol=1e-14, max_
     AP = A @ P
     y = np.minimum(np.maximum(pbar - cash - AP, 0.0) / q, r)
     default = P < pbar - DEFAULT_RTOL * np.maximum(pbar, 1e-300)
-    resid = abs(q - float(f(y.sum())))
+    resid = abs(q - float(f(offset + y.sum())))
     return JointClearing(q, P, y, AP, default, en_solves, regimes, resid, "converged_picard")
 
 
-def joint_picard(pbar, Pi, cash, r, f, tol: float = 1e-15, max_iter: int = 1_000_000):
-    """Plain monotone iteration of the joint map (15) from (q, P) = (1, pbar) — the SPEC's
-    reference definition, used as a baseline in tests and benchmarks. Returns (q, P, y, iters)."""
+def joint_picard(pbar, Pi, cash, r, f, tol: float = 1e-15, max_iter: int = 1_000_000, offset: float = 0.0):
+    """Plain monotone iteration of the joint map (15) from (q, P) = (1, pbar) — the monotone
+    iteration of docs/model.md §3.1, the reference definition of the greatest solution, used as
+    a baseline in tests and benchmarks (``offset = alpha X`` in the unified model).
+    Returns (q, P, y, iters)."""
     A = _as_A(Pi, None)
     pbar = np.asarray(pbar, float)
     q, P = 1.0, pbar.copy()
     norm = max(float(pbar.sum()), 1.0)
     for k in range(1, max_iter + 1):
-        qn, Pn = _joint_step(pbar, A, cash, r, f, q, P)
+        qn, Pn = _joint_step(pbar, A, cash, r, f, q, P, offset=offset)
         d = (q - qn) + float((P - Pn).sum()) / norm
         q, P = qn, Pn
         if d <= tol:

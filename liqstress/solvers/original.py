@@ -1,4 +1,4 @@
-"""The original three-level problem (7) and its interbank twin (SPEC A.3, A.5, A.6).
+"""The original three-level problem (7) and its interbank twin (docs/model.md §2.4, §3, §4).
 
     max_{x_i in [0, ell_i]}  min_{x_-i in prod_{j != i} [0, ell_j]}  V_i(x)             (7)
 
@@ -25,7 +25,7 @@ Outer level, :func:`maximin_original`: ``global`` is the certified cutting-plane
 ``local`` maximises the local inner value (coarse grid over x_i, then bounded Brent);
 ``grid`` is the dense grid of :func:`liqstress.solvers.original_batch.grid_maximin`.
 
-:func:`gap_report` — the relaxation gap of SPEC A.6 (regret and conservatism of the robust
+:func:`gap_report` — the relaxation gap of docs/model.md §4 (regret and conservatism of the robust
 strategy of Theorem 4.4 / 5.3).
 """
 
@@ -109,9 +109,9 @@ def _engine(system: System, engine: str) -> str:
 
 
 def _inner_global(system: System, i: int, x_i: float, ell_vec: np.ndarray, tol: float, time_limit: float,
-                  lemma_cuts: bool, engine: str = "auto") -> InnerResult:
+                  lemma_cuts: bool, engine: str = "auto", cutoff: float = -math.inf) -> InnerResult:
     if _engine(system, engine) == "separable":
-        r = inner_separable(system, i, x_i, ell_vec, tol=tol, time_limit=time_limit)
+        r = inner_separable(system, i, x_i, ell_vec, tol=tol, time_limit=time_limit, cutoff=cutoff)
         if r.certified:
             G = _guard_points(system, i, x_i, ell_vec)
             vg = batch_values(system, G)[:, i]
@@ -312,7 +312,7 @@ def _master_upper(system: System, i: int, e: np.ndarray, tol: float, time_limit:
 def maximin_original(system: System, bank: Union[int, str], method: str = "global", tol: float = 1e-4,
                      ell_vec: Optional[np.ndarray] = None, time_limit: float = 300.0, upper: Optional[str] = None,
                      inner_time_limit: float = 60.0, grid_points: int = 500_000, engine: str = "auto") -> MaximinResult:
-    """``max_{x_i} min_{x_-i} V_i`` of (7) (with an interbank block: (15)/(17), alpha = 0).
+    """``max_{x_i} min_{x_-i} V_i`` of (7) (with an interbank block: (15)/(17), any alpha).
 
     ``global``: certified cutting planes (:mod:`liqstress.solvers.outer`): SCIP-certified inner
     values give the lower bound, the Lipschitz envelope (constant
@@ -380,10 +380,10 @@ def maximin_original(system: System, bank: Union[int, str], method: str = "globa
     eng = _engine(system, engine)
     # inner solves certified to 5% of the outer tolerance (SCIP: at most 1e-7, as its dual bound
     # is cheap to tighten; the separable branch and bound converges linearly in the width)
-    tol_in = 0.05 * tol if eng == "separable" else min(1e-7, 0.05 * tol)
+    tol_in = 0.25 * tol if eng == "separable" else min(1e-7, 0.05 * tol)
 
-    def inner(z):
-        r = _inner_global(system, i, z, e, tol_in, inner_time_limit, False, eng)
+    def inner(z, cutoff=-math.inf):
+        r = _inner_global(system, i, z, e, tol_in, inner_time_limit, False, eng, cutoff=cutoff)
         if r.status in ("encoding_mismatch", "bound_violation") or not math.isfinite(r.value):
             # never a silent wrong number: an inner answer that fails its checks stops the run
             raise SolverFailure("scip", r.status, f"inner problem at x_i={z:.6g}")
@@ -399,8 +399,15 @@ def maximin_original(system: System, bank: Union[int, str], method: str = "globa
         _, xs, _, _, _ = robust_permanent(system.c, e, system.alpha, system.f)
         starts = [float(xs[i])]
     seeds = np.array([e, np.zeros_like(e)])
+    def refine(z):  # a tighter inner gap at a point where the outer bounds stall (outer.certified_outer)
+        r = _inner_global(system, i, z, e, 1e-3 * tol_in if eng == "scip" else 0.1 * tol_in, inner_time_limit, False, eng)
+        if r.status in ("encoding_mismatch", "bound_violation") or not math.isfinite(r.value):
+            raise SolverFailure("scip", r.status, f"inner problem at x_i={z:.6g}")
+        return r
+
     res = certified_outer(system, i, e, inner, tol, upper=up, start=starts, time_limit=time_limit, seeds=seeds,
-                          master_upper=_master_upper(system, i, e, tol, inner_time_limit) if up == "master" else None)
+                          master_upper=_master_upper(system, i, e, tol, inner_time_limit) if up == "master" else None,
+                          refine=refine, inner_cutoff=True)
     r = res["inner"]
     status = "optimal" if res["certified"] else res["reason"]
     if res["reason"] == "certified" and not r.certified:
@@ -415,12 +422,13 @@ def maximin_original(system: System, bank: Union[int, str], method: str = "globa
 
 # ----------------------------------------------------------------------------- gap report
 def gap_report(system: System, bank: Union[int, str], tol: float = 1e-4, alpha: Optional[float] = None) -> dict:
-    """Relaxation gap of SPEC A.6 for bank i.
+    """Relaxation gap of docs/model.md §4 for bank i.
 
     ``v_opt`` = certified value of (7); ``v_rob`` = min_{x_-i} V_i at the robust strategy
-    x_i* (Theorem 4.4, or ell_i / 2 by Theorem 5.3), certified by SCIP; ``vt`` = the relaxed
-    worst case min_{x_-i} Vt_i(x_i*, .) — the closed-form value of (9), or for (20) the other
-    module's ``inner_relaxed``.  ``regret = v_opt - v_rob >= 0`` and ``conservatism = v_rob - vt``;
+    x_i* (Theorem 4.4, or ell_i / 2 by Theorem 5.3, or in the unified model the numeric
+    relaxed solution where no closed form applies; ``robust_method`` says which), certified by
+    SCIP; ``vt`` = the relaxed worst case min_{x_-i} Vt_i(x_i*, .) — the closed-form value of
+    (9), the numeric max-min value, or for (20) the other module's ``inner_relaxed``.  ``regret = v_opt - v_rob >= 0`` and ``conservatism = v_rob - vt``;
     the validity bound V_i >= min(Vt_i, L_i) (Proposition 4.3) only guarantees
     ``conservatism_capped = v_rob - min(vt, L_i) >= 0`` (``vt`` may exceed L_i).
     """
@@ -428,14 +436,14 @@ def gap_report(system: System, bank: Union[int, str], tol: float = 1e-4, alpha: 
     sysm = system.with_alpha(alpha)
     i = _bank(sysm, bank)
     e = ell_of(sysm)
-    from liqstress.solvers.robust import robust_strategies
+    from liqstress.solvers.robust_unified import robust_bank
 
-    rob = robust_strategies(sysm, ell_vec=e)
-    xs = float(rob.strategy[i])
-    vt_cert = True
-    vt_solver = "closed form (12)"
-    if rob.worst_case_value is not None:
-        vt = float(rob.worst_case_value[i])
+    rob = robust_bank(sysm, i, ell_vec=e, tol=min(1e-5, 0.1 * tol))  # closed form, or numeric (unified model)
+    xs = rob["strategy"]
+    vt_cert = rob["certified"]
+    vt_solver = rob["vt_method"]
+    if rob["vt"] is not None:
+        vt = rob["vt"]
     else:
         from liqstress.solvers.relaxed import inner_relaxed  # the relaxed problems' module
 
@@ -461,9 +469,12 @@ def gap_report(system: System, bank: Union[int, str], tol: float = 1e-4, alpha: 
         "conservatism_capped": rob_in.value - min(vt, float(sysm.pbar[i])),
         "liabilities": float(sysm.pbar[i]),
         "certified": bool(opt.certified and rob_in.certified and vt_cert),
+        "v_opt_status": opt.status,
+        "v_rob_status": rob_in.status,
         "tolerance": tol,
         "v_opt_bounds": [opt.details.get("lower"), opt.details.get("upper")],
         "v_rob_gap": rob_in.gap,
         "vt_solver": vt_solver,
+        "robust_method": rob["method"],
         "seconds": time.perf_counter() - t0,
     }

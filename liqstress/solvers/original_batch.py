@@ -1,7 +1,7 @@
 """Vectorised exact clearing for many early-sale vectors at once, and the dense grid baseline.
 
 * :func:`batch_values` — V(x) of (6) (permanent impact, price fixed point (4)) or of (17)
-  (interbank clearing (15), alpha = 0) for a batch ``X`` of shape (B, n).
+  (interbank clearing (15), price f(alpha X + sum_j y_j)) for a batch ``X`` of shape (B, n).
 * :func:`grid_maximin` — the dense-grid baseline of the original problem (7): a tensor grid
   over x_-i and a grid over x_i, exact clearing at every point, max over x_i of the min over
   the grid of x_-i (not certified: a grid only sees finitely many x_-i).
@@ -16,7 +16,7 @@ computes by an exact regime search.
 
 Interbank clearing (15).  For a price q the payments are the greatest Eisenberg–Noe vector
 (batched dense fictitious default algorithm, :func:`en_batch`) and q is the zero of
-``q - f(sum_j y_j(q))`` on ``[f(sum_j r_j), 1]`` found by bisection, exactly as
+``q - f(alpha X + sum_j y_j(q))`` on ``[f(alpha X + sum_j r_j), f(alpha X)]`` found by bisection, as
 :func:`liqstress.solvers.clearing._clear_interbank` (Brent) does for one x.
 """
 
@@ -116,8 +116,9 @@ def en_batch(pbar: np.ndarray, PiT: np.ndarray, E: np.ndarray) -> np.ndarray:
     return P
 
 
-def batch_price_interbank(system: System, X: np.ndarray):
-    """(p1, q, y, cash, P) for every row of X: the joint clearing (15) with alpha = 0."""
+def batch_price_interbank(system: System, X: np.ndarray, alpha: Optional[float] = None):
+    """(p1, q, y, cash, P) for every row of X: the joint clearing (15), q = f(alpha X + sum_j y_j)."""
+    a_ = system.alpha if alpha is None else float(alpha)
     f = system.f
     X = np.atleast_2d(np.asarray(X, dtype=float))
     pbar = np.asarray(system.pbar, dtype=float)
@@ -126,6 +127,7 @@ def batch_price_interbank(system: System, X: np.ndarray):
     p1 = f(tot)
     cash = system.c + X * p1[:, None]
     r = np.maximum(system.s - X, 0.0)
+    off = a_ * tot
 
     def state(q):
         P = en_batch(pbar, PiT, cash + r * q[:, None])
@@ -133,12 +135,12 @@ def batch_price_interbank(system: System, X: np.ndarray):
         y = np.minimum(need / q[:, None], r)
         return P, y
 
-    lo = f(r.sum(axis=1))
-    hi = np.ones_like(lo)
+    lo = f(off + r.sum(axis=1))
+    hi = f(off)
     for _ in range(_BISECT):
         mid = 0.5 * (lo + hi)
         _, y = state(mid)
-        neg = mid - f(y.sum(axis=1)) <= 0.0
+        neg = mid - f(off + y.sum(axis=1)) <= 0.0
         lo = np.where(neg, mid, lo)
         hi = np.where(neg, hi, mid)
     q = 0.5 * (lo + hi)
@@ -154,7 +156,7 @@ def batch_values(system: System, X: np.ndarray, alpha: Optional[float] = None) -
     for k in range(0, X.shape[0], step):
         Xc = X[k : k + step]
         if system.has_interbank:
-            _, q, y, cash, P = batch_price_interbank(system, Xc)
+            _, q, y, cash, P = batch_price_interbank(system, Xc, alpha)
             PiT = np.asarray(system.Pi.T.todense(), dtype=float)
             out[k : k + step] = cash + y * q[:, None] + P @ PiT.T
         else:

@@ -1,4 +1,4 @@
-"""Numerical solution of the relaxed max-min problems (9) and (20) (SPEC A.3, A.5).
+"""Numerical solution of the relaxed max-min problems (9) and (20) (docs/model.md §2.5, §3.2).
 
 The closed forms (Theorem 4.4, Theorem 5.3, :mod:`liqstress.solvers.robust`) are checked
 against these independent numerical routes, which work over the individual early sales
@@ -27,7 +27,7 @@ x_j of the other banks (not only their aggregate):
   :mod:`liqstress.models.relaxed_pyomo` (inner), golden-section search on x_i (outer; the
   inner value of (9) is concave in x_i).  Not certified.
 * ``grid`` — (9): dense grid on the aggregate w (Vt_i depends on x_-i only through w,
-  SPEC A.3) with Brent refinement; (20): tensor grid over x_-i evaluated with a batched
+  docs/model.md §2.5) with Brent refinement; (20): tensor grid over x_-i evaluated with a batched
   exact Eisenberg–Noe solve, then bounded local refinement.  Not certified.
 * ``pyros`` (outer only, problem (9)) — Pyomo's PyROS with a box uncertainty set on x_-i and
   SCIP as local and global subsolver (:func:`maximin_pyros`).
@@ -98,7 +98,7 @@ class RelaxedProblem:
         xi = X[:, self.i]
         if not self.interbank:
             return c_i + xi * f(tot) + (e_i - xi) * f(self.Lam - (1.0 - self.alpha) * tot)
-        h = X * f(tot)[:, None] + (self.ell - X) * f(self.Lam - tot)[:, None]  # (18)
+        h = X * f(tot)[:, None] + (self.ell - X) * f(self.Lam - (1.0 - self.alpha) * tot)[:, None]  # (18)
         P = en_batch(self.pbar, self.PiT, self.system.c + h)
         return self.system.c[self.i] + h[:, self.i] + P @ self.PiT[self.i]
 
@@ -199,8 +199,9 @@ def _scip_inner(prob: RelaxedProblem, x_i: float, tol: float, time_limit: float)
     else:
         n = prob.system.n
         pbar, PiT = prob.pbar, prob.PiT
+        a1 = 1.0 - prob.alpha  # unified model: worst-case second-period price f(Lambda - (1 - alpha) X)
         F1 = _scip_f(m, f, X, x_i, x_i + W, "F1")
-        F2 = _scip_f(m, f, prob.Lam - X, prob.Lam - x_i - W, prob.Lam - x_i, "F2")
+        F2 = _scip_f(m, f, prob.Lam - a1 * X, prob.Lam - a1 * (x_i + W), prob.Lam - a1 * x_i, "F2")
         xs = {j: (xv[j] if j != i else x_i) for j in range(n)}
         P = {j: m.addVar(name=f"P{j}", lb=0.0, ub=float(pbar[j])) for j in range(n)}
         for j in range(n):
@@ -249,8 +250,9 @@ def _scip_master(prob: RelaxedProblem, cuts: list[np.ndarray], time_limit: float
         else:
             n = prob.system.n
             pbar, PiT = prob.pbar, prob.PiT
+            a1 = 1.0 - prob.alpha
             F1 = _scip_f(m, f, z + w, w, w + prob.ell_i, f"F1_{k}")
-            F2 = _scip_f(m, f, prob.Lam - z - w, prob.Lam - w - prob.ell_i, prob.Lam - w, f"F2_{k}")
+            F2 = _scip_f(m, f, prob.Lam - a1 * (z + w), prob.Lam - a1 * (w + prob.ell_i), prob.Lam - a1 * w, f"F2_{k}")
             xs = dict(zip(prob.others.tolist(), np.asarray(xo, float).tolist()))
             xs[i] = z
             P = {j: m.addVar(name=f"P{j}_{k}", lb=0.0, ub=float(pbar[j])) for j in range(n)}
@@ -358,7 +360,8 @@ def _local_inner(prob: RelaxedProblem, x_i: float, starts: int = 3) -> InnerResu
         if prob.interbank:
             x0f = x0.copy()
             x0f[prob.i] = x_i
-            m = inner_model_20(prob.system.c, prob.ell, prob.pbar, prob.PiT, prob.i, x_i, prob.system.f, x0=x0f)
+            m = inner_model_20(prob.system.c, prob.ell, prob.pbar, prob.PiT, prob.i, x_i, prob.system.f, x0=x0f,
+                               alpha=prob.alpha)
         else:
             m = inner_model_9(prob.system.c[prob.i], prob.ell, prob.i, x_i, prob.alpha, prob.system.f)
             for j in others:

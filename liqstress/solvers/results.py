@@ -1,4 +1,4 @@
-"""Result records shared by the numerical max-min drivers (SPEC Part C ``maximin``)."""
+"""Result records shared by the numerical max-min drivers (docs/model.md §9.3 ``maximin``)."""
 
 from __future__ import annotations
 

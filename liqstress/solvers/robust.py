@@ -1,4 +1,4 @@
-"""Closed-form robust early-liquidation strategies for all banks at once (SPEC A.4, A.5).
+"""Closed-form robust early-liquidation strategies for all banks at once (docs/model.md §2.6, §3.2).
 
 Theorem 4.4 (permanent price impact alpha).  With ``alphabar_i = 1 - ell_i / Lambda``:
 
@@ -12,6 +12,12 @@ The relaxed max-min value is c_i + g(x_i*, w*) with
 ``g(z, w) = z f(z + w) + (ell_i - z) f(Lambda - (1 - alpha)(z + w))``  (12).
 
 Theorem 5.3 (interbank exposures, alpha = 0): x_i* = ell_i / 2.
+
+Unified model (interbank exposures and alpha > 0): Theorem 4.4 holds verbatim for a bank none
+of whose debtors defaults without early liquidation (its interbank income in (20) is then the
+constant sum_j L_ji for every x in the box; :func:`claims_safe`); for the other banks the
+relaxed max-min problem has no closed form and is solved numerically
+(:mod:`liqstress.solvers.robust_unified`).  Every bank's ``method`` says which applies.
 
 Root finding for (11) is a vectorised safeguarded Newton method over all banks at once
 (bisection when a Newton step leaves the bracket), to ~1e-14 relative to ell_i.
@@ -31,7 +37,7 @@ from liqstress.solvers.clearing import ell as ell_of
 
 @dataclass
 class RobustResult:
-    """Robust strategies for every bank (SPEC Part C ``liqstress robust``)."""
+    """Robust strategies for every bank (docs/model.md §9.3 ``liqstress robust``)."""
 
     names: tuple
     Lambda: float
@@ -43,6 +49,7 @@ class RobustResult:
     worst_case_value: Optional[np.ndarray]
     regime: Optional[np.ndarray] = None  # True where alpha > alphabar_i (equation (11))
     value_note: str = ""
+    method: Optional[list] = None  # per bank: "closed form (10)", "Theorem 5.3", "numeric (SCIP certified)", ...
 
     def to_json(self) -> dict:
         banks = []
@@ -55,6 +62,7 @@ class RobustResult:
                     "strategy": self.strategy[k],
                     "worst_case_others": None if self.worst_case_others is None else self.worst_case_others[k],
                     "worst_case_value": None if self.worst_case_value is None else self.worst_case_value[k],
+                    "method": None if self.method is None else self.method[k],
                 }
             )
         return {"Lambda": self.Lambda, "alpha": self.alpha, "banks": banks}
@@ -147,18 +155,61 @@ def robust_permanent(c, ell_vec, alpha: float, f: InverseDemand):
     return alpha_bar, x, w, val, regime
 
 
-def robust_strategies(system: System, alpha: Optional[float] = None, ell_vec: Optional[np.ndarray] = None) -> RobustResult:
-    """Robust optimal strategies of every bank.
+def closed_form_methods(regime: np.ndarray, f: InverseDemand) -> list:
+    """Per bank, the equation of Theorem 4.4 that gives its strategy: (10), or (14) / (11)."""
+    boundary = "closed form (14)" if isinstance(f, Linear) else "closed form (11)"
+    return [boundary if r else "closed form (10)" for r in np.asarray(regime, dtype=bool)]
+
+
+def claims_safe(system: System, payments0: Optional[np.ndarray] = None) -> np.ndarray:
+    """Banks whose interbank claims are paid in full at every x in the box (unified model).
+
+    With h of (18) at the worst-case price f(Lambda - (1 - alpha) X) <= f(X), both prices in h
+    are >= f(Lambda), so h(x) >= ell f(Lambda) and, Pt of (19) being monotone in the endowment,
+    Pt(x) >= P(0), the payments of the clearing (15) without early liquidation (P(0) is a fixed
+    point of the EN map with endowment c + ell f(Lambda), see docs/unified.md).  A bank none of
+    whose debtors defaults at x = 0 (P_j(0) = pbar_j whenever L_ji > 0) therefore receives the
+    constant sum_j L_ji in (20) and its relaxed problem is (9) plus that constant.
+    ``payments0`` = P(0) (computed when omitted).  All True without an interbank block.
+    """
+    n = system.n
+    if not system.has_interbank:
+        return np.ones(n, dtype=bool)
+    if payments0 is None:
+        from liqstress.solvers.clearing import clear
+
+        payments0 = clear(system, np.zeros(n)).payments
+    pbar = np.asarray(system.pbar, dtype=float)
+    defaulting = (np.asarray(payments0) < pbar * (1.0 - 1e-12)).astype(float)
+    exposed = system.Lmat.T @ defaulting  # sum_j L_ji [j defaults at x = 0]
+    return ~(np.asarray(exposed).ravel() > 0)
+
+
+def robust_strategies(system: System, alpha: Optional[float] = None, ell_vec: Optional[np.ndarray] = None,
+                      numeric: bool = True, max_banks: int = 8, tol: float = 1e-5, time_limit: float = 120.0,
+                      progress: bool = False) -> RobustResult:
+    """Robust optimal strategies of every bank, with the ``method`` that produced each.
 
     Without interbank block: Theorem 4.4 ((10), (11), (14)) with alpha from the argument or
-    the system.  With interbank block (alpha = 0): Theorem 5.3, x_i* = ell_i / 2; the
+    the system.  With interbank block and alpha = 0: Theorem 5.3, x_i* = ell_i / 2; the
     relaxed worst-case value then needs the (n-1)-dimensional inner minimisation of (20)
-    and is left to :mod:`liqstress.solvers.maximin` (``worst_case_value`` is None here).
+    and is left to :mod:`liqstress.solvers.robust_values` (``worst_case_value`` is None here).
+    Unified model (interbank block, alpha > 0): Theorem 4.4 for banks whose claims are safe
+    (:func:`claims_safe`; the value adds the interbank income sum_j L_ji), and for the others
+    the certified numeric solution of the relaxed max-min problem when ``numeric`` and
+    ``n <= max_banks`` (:func:`liqstress.solvers.robust_unified.fill_numeric`), else NaN with
+    ``method`` saying why.
     """
     sysm = system.with_alpha(alpha)
-    e = ell_of(sysm) if ell_vec is None else np.asarray(ell_vec, dtype=float)
+    if ell_vec is None:
+        from liqstress.solvers.clearing import clear
+
+        cl0 = clear(sysm, np.zeros(sysm.n))
+        e, pay0 = cl0.sales_t2, cl0.payments
+    else:
+        e, pay0 = np.asarray(ell_vec, dtype=float), None
     Lam = float(e.sum())
-    if sysm.has_interbank:
+    if sysm.has_interbank and sysm.alpha == 0.0:
         return RobustResult(
             names=sysm.names,
             Lambda=Lam,
@@ -169,6 +220,22 @@ def robust_strategies(system: System, alpha: Optional[float] = None, ell_vec: Op
             worst_case_others=None,
             worst_case_value=None,
             value_note="Theorem 5.3: x* = ell/2; relaxed worst case needs the inner minimisation of (20)",
+            method=["Theorem 5.3"] * sysm.n,
         )
     ab, x, w, val, regime = robust_permanent(sysm.c, e, sysm.alpha, sysm.f)
-    return RobustResult(sysm.names, Lam, e, sysm.alpha, ab, x, w, val, regime)
+    methods = closed_form_methods(regime, sysm.f)
+    if not sysm.has_interbank:
+        return RobustResult(sysm.names, Lam, e, sysm.alpha, ab, x, w, val, regime, method=methods)
+    # unified model
+    safe = claims_safe(sysm, pay0)
+    inflow = np.asarray(sysm.Lmat.sum(axis=0)).ravel()  # sum_j L_ji
+    val = val + inflow
+    methods = [m + " (Theorem 4.4: claims safe)" if ok else "numeric required" for m, ok in zip(methods, safe)]
+    res = RobustResult(sysm.names, Lam, e, sysm.alpha, ab, x.astype(float), w.astype(float), val, regime, method=methods,
+                       value_note="unified model: Theorem 4.4 where no debtor of the bank defaults at x = 0; numeric elsewhere")
+    if not safe.all():
+        from liqstress.solvers.robust_unified import fill_numeric
+
+        res = fill_numeric(sysm, res, ~safe, enabled=numeric, max_banks=max_banks, tol=tol, time_limit=time_limit,
+                           progress=progress)
+    return res

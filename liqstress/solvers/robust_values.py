@@ -1,4 +1,4 @@
-"""Relaxed worst-case values for interbank systems (SPEC A.5, Part C ``liqstress robust``).
+"""Relaxed worst-case values for interbank systems (docs/model.md §3.2 and §9.3 ``liqstress robust``).
 
 With interbank exposures the robust strategy is x_i* = ell_i / 2 (Theorem 5.3) but the
 relaxed worst-case value ``min_{x_-i} Vt_i(ell_i / 2, x_-i)`` of (20) has no closed form: Vt_i

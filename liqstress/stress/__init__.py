@@ -1,1 +1,1 @@
-"""Liquidity stress engine (SPEC Part B): scenarios, projection, survival horizon, stress LCR, CFP."""
+"""Liquidity stress engine (docs/model.md §6): scenarios, projection, survival horizon, stress LCR, CFP."""

@@ -1,13 +1,16 @@
-"""Contingency funding plan: indicators per day, trigger breaches, phase per day (seed 001, Step 5).
+"""Contingency funding plan: indicators per day, trigger breaches, phase per day (docs/model.md §6.5).
 
 Indicators (one value per day 1..H of the projection):
 
 * ``lcr`` -- liquidity-buffer coverage: capped HQLA still held at the end of the day (cash
   balance as Level 1 plus the unused CBC lines at stressed LCR values, Annex 1 caps) over the
   scenario's stressed 30-day net outflows (the stress-LCR denominator); day 0 is the stress LCR;
-* ``survival_days`` -- remaining runway ``H - t + 1`` under the continuing stress, with H the
-  LP survival horizon without management actions; when the bank survives the whole projection
-  the runway is censored (treated as not breaching);
+* ``survival_days`` -- the observable runway (:func:`liqstress.stress.engine.runway_path`):
+  liquid resources at the end of day t (cash above the survival floor plus the unused CBC at
+  stressed value) over the average daily net outflow of the last ``cfp.runway_window_days`` days -- what the bank
+  can measure each day, not the model's own survival horizon, so that phases are driven by
+  indicators (without ``runway`` the older definition ``H - t + 1`` from the LP horizon H is
+  used);
 * ``deposit_outflow_sigma`` -- the day's deposit outflow as a share of opening deposits, in
   units of the historical daily sigma (``cfp.deposit_outflow_sigma_daily``);
 * ``wholesale_closed`` -- 1 when unsecured wholesale markets are closed in the scenario;
@@ -43,16 +46,18 @@ class CFPResult:
 
 
 def indicators(stress: StressFile, res: Resolved, proj: Projection, survival_days: int,
-               lcr_path: np.ndarray) -> pd.DataFrame:
+               lcr_path: np.ndarray, runway: np.ndarray | None = None) -> pd.DataFrame:
     """Daily indicator values (see module docstring)."""
     H = stress.horizon_days
     day = np.arange(1, H + 1)
     deposits = sum(l.amount for l in stress.liabilities if l.category in DEPOSIT_CATEGORIES)
     sig = stress.cfp.deposit_outflow_sigma_daily
     dep_out = proj.daily["deposit_outflows"].to_numpy()
-    runway = (survival_days - day + 1).astype(float)
-    if survival_days >= H:
-        runway[:] = np.inf
+    if runway is None:
+        runway = (survival_days - day + 1).astype(float)
+        if survival_days >= H:
+            runway[:] = np.inf
+    runway = np.asarray(runway, dtype=float)
     return pd.DataFrame({
         "day": day,
         "lcr": np.asarray(lcr_path, dtype=float),
@@ -96,3 +101,26 @@ def evaluate(stress: StressFile, ind: pd.DataFrame, upto: int | None = None) -> 
         hit = np.flatnonzero(rank >= PHASE_RANK[p])
         act[p] = int(hit[0]) + 1 if len(hit) else None
     return CFPResult(daily, pd.DataFrame(rows), act)
+
+
+def escalation(cf: CFPResult) -> list[dict]:
+    """Escalation timeline: one entry per day on which a phase is first reached, in day order:
+    ``{"day", "phases": [phases reached that day, lowest first], "triggers": [{"id",
+    "indicator", "op", "level", "value", "phase"}] first breached that day, "implied": [phases
+    reached that day only through a higher phase's trigger]}``.  Distinguishes phases reached on
+    the same day from phases reached on later days."""
+    act = cf.activation
+    days = sorted({d for p, d in act.items() if d is not None and p != "monitoring"})
+    tr = cf.triggers
+    out = []
+    for d in days:
+        phases = [p for p in PHASES if p != "monitoring" and act[p] == d]
+        hits = tr[tr["first_breach_day"] == d] if len(tr) else tr
+        trig = []
+        for r in hits.itertuples():
+            v = float(cf.daily[r.indicator].iloc[d - 1])
+            trig.append({"id": r.id, "indicator": r.indicator, "op": r.op, "level": float(r.level), "value": v,
+                         "phase": r.phase})
+        own = {t["phase"] for t in trig}
+        out.append({"day": int(d), "phases": phases, "triggers": trig, "implied": [p for p in phases if p not in own]})
+    return out

@@ -1,15 +1,18 @@
 """Liquidity stress engine: scenario -> projection -> CBC plan -> survival horizon, LCR, CFP.
 
-Per scenario (SPEC Part B; seed 001 Steps 2-6):
+Per scenario (docs/model.md §6):
 
 1. resolve the scenario (combined = overlay, :mod:`liqstress.stress.scenarios`);
 2. project stressed daily flows (:mod:`liqstress.stress.projection`);
 3. build a :class:`~liqstress.models.cbc_plan.CBCPlan` (:func:`build_plan`): the daily net
    outflows of the projection, the CBC inventory with the scenario's discount / haircut
    add-ons, capacity factors and market closures, the committed facilities (counted) and the
-   central-bank facilities (shown, counted only when the file says so), and -- with
-   management actions -- each counted action as a cash source available from the day its CFP
-   phase activates plus its lead time;
+   central-bank facilities (shown, counted only when the file says so), the survival floor
+   (minimum operational cash + intraday liquidity requirement: ``minimum_balance``), the cbc
+   units pledged to linked secured funding as encumbered, and -- with management actions --
+   each counted action (:mod:`liqstress.stress.actions`) as a cash source available from the
+   day its CFP phase activates plus its lead time, or, for an action that halts a modelled
+   outflow, as that outflow removed from the same day on;
 4. survival horizon with the CBC LP (``solve_plan``) and with the waterfall baseline, with and
    without management actions;
 5. stress LCR (:mod:`liqstress.stress.lcr`) and the CFP phase per day (:mod:`liqstress.stress.cfp`).
@@ -30,7 +33,9 @@ from liqstress.errors import InputError
 from liqstress.models.cbc_plan import CBCPlan
 from liqstress.models.stress_file import StressFile, load_stress
 from liqstress.solvers.cbc import CBCResult, solve_plan, waterfall
+from liqstress.stress import actions as actions_mod
 from liqstress.stress import cfp as cfp_mod
+from liqstress.stress import fx as fx_mod
 from liqstress.stress.lcr import INFLOW_CAP, LCRResult, compute_lcr, stock
 from liqstress.stress.projection import Projection, project
 from liqstress.stress.scenarios import Resolved, resolve, scaled
@@ -39,8 +44,10 @@ EXHAUSTED = 0.01  # CBC counts as exhausted below 1% of its starting value
 
 
 # --------------------------------------------------------------------------- plan building
-def _asset_dict(a, res: Resolved) -> dict:
+def _asset_dict(a, res: Resolved, pledged: float = 0.0) -> dict:
     d = a.model_dump(exclude_none=True)
+    if pledged > 0:  # units pledged to linked secured funding cannot be sold or repoed again
+        d["encumbered"] = min(float(a.amount), float(a.encumbered) + pledged)
     sd = (a.sale_discount or 0.0) + res.sale_discount_add.get(a.id, 0.0)
     rh = (a.repo_haircut or 0.0) + res.repo_haircut_add.get(a.id, 0.0)
     sale = bool(a.sale and a.id not in res.closed_sale and sd < 1.0)
@@ -62,27 +69,37 @@ def build_plan(stress: StressFile, res: Resolved, proj: Projection,
     """The CBC plan of a scenario.  ``activation`` maps counted management-action ids to the
     day their CFP phase activates (None: no management actions).  A counted action activated on
     day a with lead time L pays from day ``a + L`` on (plan lead ``a - 1 + L`` for an action
-    taken on day 1), at most ``impact / spread_days`` per day, ``impact`` in total."""
+    taken on day 1), at most ``impact / spread_days`` per day, ``impact`` in total; a counted
+    ``curtail_outflow`` action instead removes its modelled outflow from day ``a + L`` on
+    (capped at ``impact``).  Only actions counted by :func:`liqstress.stress.actions.feasibility`
+    enter the plan."""
+    pledged = stress.pledged_units()
+    net = np.asarray(proj.net_outflows, dtype=float).copy()
+    mgmt = []
+    if activation:
+        for a in stress.management_actions:
+            day = activation.get(a.id)
+            if day is None or not actions_mod.feasibility(stress, res, a)[0]:
+                continue
+            if a.kind == "curtail_outflow":
+                net -= actions_mod.curtailment(stress, a, int(day) + a.lead_days)
+            else:
+                mgmt.append({"id": a.id, "amount": a.impact, "lead_days": int(day) - 1 + a.lead_days,
+                             "capacity_per_day": a.impact / a.spread_days})
     doc: dict[str, Any] = {
         "name": f"{stress.name} / {res.name}",
         "horizon_days": stress.horizon_days,
         "opening_cash": stress.opening_cash,
-        "net_outflows": [float(x) for x in proj.net_outflows],
-        "assets": [_asset_dict(a, res) for a in stress.cbc],
+        "minimum_balance": stress.survival_floor(),
+        "net_outflows": [float(x) for x in net],
+        "assets": [_asset_dict(a, res, pledged.get(a.id, 0.0)) for a in stress.cbc],
         "facilities": [
             {"id": f.id, "amount": f.amount, "haircut": f.haircut, "lead_days": f.lead_days,
              "counted_in_horizon": bool(f.is_counted() or (count_central_bank and f.kind == "central_bank"))}
             for f in stress.facilities
         ],
-        "management_actions": [],
+        "management_actions": mgmt,
     }
-    if activation:
-        for a in stress.management_actions:
-            if a.id in activation and activation[a.id] is not None and a.counted():
-                doc["management_actions"].append({
-                    "id": a.id, "amount": a.impact, "lead_days": int(activation[a.id]) - 1 + a.lead_days,
-                    "capacity_per_day": a.impact / a.spread_days,
-                })
     return CBCPlan.from_dict(doc)
 
 
@@ -97,7 +114,8 @@ def remaining_units(stress: StressFile, result: CBCResult) -> np.ndarray:
         i = idx.get(act["asset"])
         if i is not None:
             used[i, act["day"] - 1] += act["amount"]
-    avail = np.array([a.amount - a.encumbered for a in stress.cbc])[:, None]
+    free = stress.free_units()
+    avail = np.array([free[a.id] for a in stress.cbc])[:, None]
     return np.maximum(avail - np.cumsum(used, axis=1), 0.0)
 
 
@@ -138,6 +156,24 @@ def lcr_path(stress: StressFile, res: Resolved, proj: Projection, result: CBCRes
     return out
 
 
+def runway_path(stress: StressFile, proj: Projection, result: CBCResult, window: Optional[int] = None) -> np.ndarray:
+    """Observable runway indicator (days) at the end of each day t: liquid resources -- cash
+    above the survival floor plus the CBC still unused under ``result`` (stressed value) --
+    over the average daily net outflow of the last ``window`` days (``cfp.runway_window_days``,
+    default 10; days before the stress count as zero net outflow), ``inf`` when that average is
+    not positive.  It uses only what the bank observes up to day t, never the model's survival
+    horizon, so CFP phases are driven by indicators."""
+    w = int(window or stress.cfp.runway_window_days)
+    net = proj.daily["net_outflows"].to_numpy()
+    H = len(net)
+    c = np.concatenate([[0.0], np.cumsum(net)])
+    t = np.arange(1, H + 1)
+    avg = (c[t] - c[np.maximum(t - w, 0)]) / w
+    res_ = np.maximum(result.balances - stress.survival_floor() + result.deployment["remaining"].to_numpy(), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(avg > 1e-12, res_ / np.where(avg > 1e-12, avg, 1.0), np.inf)
+
+
 # --------------------------------------------------------------------------- analysis
 @dataclass
 class ScenarioAnalysis:
@@ -156,6 +192,13 @@ class ScenarioAnalysis:
     wf_actions: CBCResult
     lp_central_bank: Optional[CBCResult] = None
     notes: list = field(default_factory=list)
+    actions: list = field(default_factory=list)  # actions.ActionStatus per management action
+    runway: Optional[np.ndarray] = None  # CFP runway indicator per day
+
+    @property
+    def censored(self) -> bool:
+        """The LP horizon (no actions) reaches the end of the projection."""
+        return self.lp.survival_days >= self.plan.horizon_days
 
     @property
     def horizon(self) -> int:
@@ -178,10 +221,12 @@ def _stage1(stress: StressFile, res: Resolved, method: str):
     base = compute_lcr(stress)
     st = compute_lcr(stress, res)
     path = lcr_path(stress, res, proj, wf, st)
-    ind = cfp_mod.indicators(stress, res, proj, lp.survival_days, path)
+    runway = runway_path(stress, proj, wf)
+    ind = cfp_mod.indicators(stress, res, proj, lp.survival_days, path, runway=runway)
     upto = min(stress.horizon_days, lp.survival_days + 1)
     cf = cfp_mod.evaluate(stress, ind, upto=upto)
-    activation = {a.id: cf.activation[a.phase] for a in stress.management_actions if a.counted()}
+    activation = {a.id: cf.activation[a.phase] for a in stress.management_actions
+                  if actions_mod.feasibility(stress, res, a)[0]}
     return proj, plan, lp, wf, base, st, path, cf, activation
 
 
@@ -196,7 +241,7 @@ def plan_for_scenario(stress_path_or_dict: Any, scenario_name: str, with_actions
 
     Without actions it depends only on the projection; with actions the activation days come
     from the CFP of the action-free LP solution (bisection), exactly as in the report."""
-    stress = _as_stress(stress_path_or_dict)
+    stress = fx_mod.aggregate(_as_stress(stress_path_or_dict), scenario_name)  # all currencies (identity if one)
     res = resolve(stress, scenario_name)
     proj = project(stress, res)
     if not with_actions:
@@ -206,7 +251,9 @@ def plan_for_scenario(stress_path_or_dict: Any, scenario_name: str, with_actions
 
 
 def analyse(stress: StressFile, name: str, method: str = "bisection", multiplier: float = 1.0) -> ScenarioAnalysis:
-    """Everything the report states about one scenario."""
+    """Everything the report states about one scenario (all currencies together, converted at
+    the scenario's stressed FX rates; the base LCR at base rates)."""
+    source, stress = stress, fx_mod.aggregate(stress, name)
     res = resolve(stress, name)
     if multiplier != 1.0:
         res = scaled(res, multiplier)
@@ -217,11 +264,17 @@ def analyse(stress: StressFile, name: str, method: str = "bisection", multiplier
     cb = None
     if any(f.kind == "central_bank" and not f.is_counted() for f in stress.facilities):
         cb = solve_plan(build_plan(stress, res, proj, count_central_bank=True), method=method)
-    return ScenarioAnalysis(res, proj, plan, lp, wf, base, st, path, cf, activation, plan_a, lp_a, wf_a, cb)
+    if stress is not source:
+        base = compute_lcr(fx_mod.aggregate(source, None))
+    out = ScenarioAnalysis(res, proj, plan, lp, wf, base, st, path, cf, activation, plan_a, lp_a, wf_a, cb)
+    out.actions = actions_mod.statuses(stress, res, cf.activation)
+    out.runway = np.asarray(cf.daily["survival_days"].to_numpy(), dtype=float)
+    return out
 
 
 def survival_only(stress: StressFile, name: str, multiplier: float, method: str = "bisection") -> int:
     """LP survival horizon (without management actions) at a severity multiplier."""
+    stress = fx_mod.aggregate(stress, name)
     res = scaled(resolve(stress, name), multiplier)
     return solve_plan(build_plan(stress, res, project(stress, res)), method=method).survival_days
 

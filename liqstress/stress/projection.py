@@ -1,4 +1,4 @@
-"""Stressed cash-flow projection: daily granularity, reported in buckets (seed 001, Step 2).
+"""Stressed cash-flow projection: daily granularity, reported in buckets (docs/model.md §6.1).
 
 Outflows
   * non-maturing lines (deposits, undrawn commitments, collateral calls) run off by the
@@ -9,7 +9,7 @@ Outflows
   * dated contractual outflows at 100%.
 Inflows
   * dated contractual inflows times ``1 - inflow_haircut[kind]``; nothing discretionary, no new
-    deposits, no unsecured wholesale funding (the survival definition of SPEC Part B).
+    deposits, no unsecured wholesale funding (the survival definition of docs/model.md §6.2).
 
 Buckets: daily for days 1-7, weekly to day 30 (8-14, 15-21, 22-28, 29-30), monthly after.
 """

@@ -1,6 +1,6 @@
 """Scenario resolution: per-category / per-asset parameters, the combined overlay, severity scaling.
 
-SPEC Part B / seed 001 Step 1: the combined scenario is the *overlay* of the idiosyncratic and
+docs/model.md §6.1: the combined scenario is the *overlay* of the idiosyncratic and
 the market-wide scenario -- each run-off rate, rollover, haircut, discount, capacity and closure
 takes the more severe of the two values, never an average.  Severity directions:
 
@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
-from liqstress.models.stress_file import Scenario, StressFile
+from liqstress.models.stress_file import LEVELS, Scenario, StressFile
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,8 @@ class Resolved:
     overlay_of: tuple = ()
     multiplier: float = 1.0
     sources: dict = field(default_factory=dict)  # parameter -> which scenario supplied it (overlay)
+    closed_markets: frozenset = frozenset()  # funding markets closed (FUNDING_MARKETS)
+    level_sale_discount_add: dict = field(default_factory=dict)  # level -> fire-sale add-on of a level key
 
 
 def _asset_value(s: Scenario, fld: str, asset_id: str, level: str, default: float, pick) -> float:
@@ -107,6 +109,8 @@ def resolve_plain(stress: StressFile, s: Scenario) -> Resolved:
         rating_day=s.rating_day,
         recovery_conditions=tuple(s.recovery_conditions),
         description=s.description,
+        closed_markets=frozenset(s.closed_markets) | (frozenset() if s.unsecured_wholesale_open else {"unsecured_wholesale"}),
+        level_sale_discount_add={lv: float(s.sale_discount_add.get(lv, 0.0)) for lv in LEVELS},
     )
 
 
@@ -147,6 +151,18 @@ def overlay(a: Resolved, b: Resolved, *, name: str, trigger: str = "", severity:
             src[f"{fld}.{k}"] = s
         return out
 
+    for mk in sorted(a.closed_markets | b.closed_markets):
+        src[f"closed_markets.{mk}"] = ("both" if mk in a.closed_markets and mk in b.closed_markets
+                                       else a.name if mk in a.closed_markets else b.name)
+    for k in sorted(a.closed_sale | b.closed_sale):
+        src[f"closed_sale.{k}"] = "both" if k in a.closed_sale and k in b.closed_sale else a.name if k in a.closed_sale else b.name
+    for k in sorted(a.closed_repo | b.closed_repo):
+        src[f"closed_repo.{k}"] = "both" if k in a.closed_repo and k in b.closed_repo else a.name if k in a.closed_repo else b.name
+    src["rating_notches"] = _more(a.rating_notches, b.rating_notches, a.name, b.name, True)[1]
+    src["unsecured_wholesale_open"] = ("both" if not (a.unsecured_wholesale_open or b.unsecured_wholesale_open) else
+                                       a.name if not a.unsecured_wholesale_open else b.name if not b.unsecured_wholesale_open
+                                       else "both")
+    lvl_add = merge("level_sale_discount_add", True, 0.0)
     notches, _ = _more(a.rating_notches, b.rating_notches, a.name, b.name, True)
     days_with = [r.rating_day for r in (a, b) if r.rating_notches > 0]
     return Resolved(
@@ -171,6 +187,8 @@ def overlay(a: Resolved, b: Resolved, *, name: str, trigger: str = "", severity:
         description=description,
         overlay_of=(a.name, b.name),
         sources=src,
+        closed_markets=a.closed_markets | b.closed_markets,
+        level_sale_discount_add=lvl_add,
     )
 
 
@@ -197,5 +215,6 @@ def scaled(res: Resolved, m: float) -> Resolved:
         inflow_haircut={k: c(v) for k, v in res.inflow_haircut.items()},
         sale_discount_add={k: c(v) for k, v in res.sale_discount_add.items()},
         repo_haircut_add={k: c(v) for k, v in res.repo_haircut_add.items()},
+        level_sale_discount_add={k: c(v) for k, v in res.level_sale_discount_add.items()},
         multiplier=res.multiplier * m,
     )

@@ -1,0 +1,1 @@
+"""Input / output in other formats: Excel workbooks (:mod:`liqstress.io.excel`)."""
