@@ -421,7 +421,8 @@ def maximin_original(system: System, bank: Union[int, str], method: str = "globa
 
 
 # ----------------------------------------------------------------------------- gap report
-def gap_report(system: System, bank: Union[int, str], tol: float = 1e-4, alpha: Optional[float] = None) -> dict:
+def gap_report(system: System, bank: Union[int, str], tol: float = 1e-4, alpha: Optional[float] = None,
+               engine: str = "auto") -> dict:
     """Relaxation gap of docs/model.md §4 for bank i.
 
     ``v_opt`` = certified value of (7); ``v_rob`` = min_{x_-i} V_i at the robust strategy
@@ -449,8 +450,9 @@ def gap_report(system: System, bank: Union[int, str], tol: float = 1e-4, alpha: 
 
         rr = inner_relaxed(sysm, i, xs, method="global", ell_vec=e)
         vt, vt_cert, vt_solver = float(rr.value), bool(rr.certified), f"inner_relaxed:{rr.solver}"
-    rob_in = _inner_global(sysm, i, xs, e, min(1e-7, 0.05 * tol), 60.0, False)
-    opt = maximin_original(sysm, i, "global", tol=tol, ell_vec=e)
+    eng = _engine(sysm, engine)
+    rob_in = _inner_global(sysm, i, xs, e, 0.25 * tol if eng == "separable" else min(1e-7, 0.05 * tol), 60.0, False, eng)
+    opt = maximin_original(sysm, i, "global", tol=tol, ell_vec=e, engine=eng)
     v_opt = opt.value
     return {
         "bank": sysm.names[i],
