@@ -81,7 +81,7 @@ def run(quick: bool = False) -> list[dict]:
             # middle level
             times, vals = [], []
             for frac in (0.1, 0.3, 0.5, 0.7, 0.9):
-                r = inner_original(system, 0, frac * e[0], "global")
+                r = inner_original(system, 0, frac * e[0], "global", engine="scip")
                 times.append(r.seconds)
                 vals.append((frac, r))
                 assert r.certified, r.status
@@ -94,7 +94,7 @@ def run(quick: bool = False) -> list[dict]:
                              baseline=f"grid inner {k}^{n - 1} pts", baseline_seconds=t_gi, ratio=t_gi / float(np.mean(times)),
                              note=f"{tag}; max {max(times):.3f}s; grid - certified min = {err_gi:.1e}"))
             # whole max-min
-            res = maximin_original(system, 0, "global", tol=TOL)
+            res = maximin_original(system, 0, "global", tol=TOL, engine="scip")
             gap = res.details["upper"] - res.details["lower"]
             note = (f"{tag}; certified={res.certified} gap={gap:.1e} inner solves={res.details['inner_solves']} "
                     f"x*={res.strategy:.5f} v={res.value:.6f}")

@@ -102,6 +102,18 @@ def test_inner_three_routes_agree_with_closed_form_inner(seed, kind, alpha, frac
         assert abs(relaxed_value(sysm, r.x, e)[i] - r.value) <= 1e-12
 
 
+def test_scip_inner_regression_tight_bounds():
+    """A case hypothesis found: with auxiliary bounds padded by 1e-12, SCIP reported a
+    'certified' 2.14289 for min_w Vt_0 although the minimum (at w = 0) is 2.14140."""
+    sysm = random_system(0, 3, "linear", 0.9921875)
+    e = ell(sysm)
+    i = int(np.argmax(e))
+    ws = np.linspace(0, e.sum() - e[i], 20001)
+    brute = (sysm.c[i] + e[i] * sysm.f(e.sum() - (1 - sysm.alpha) * ws)).min()
+    g = inner_relaxed(sysm, i, 0.0, "global", tol=1e-8)
+    assert g.certified and abs(g.value - brute) <= 1e-8 and g.lower_bound <= brute + 1e-9
+
+
 @pytest.mark.parametrize("seed,kind,alpha", CASES)
 def test_proposition_4_3_at_numeric_optima(seed, kind, alpha):
     """V_i(x) >= min(Vt_i(x), L_i) at the numeric robust optimum and its worst case, and at

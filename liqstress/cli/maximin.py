@@ -13,6 +13,8 @@ from liqstress.errors import InputError, SolverFailure
 from liqstress.models.system import load_system
 
 PROBLEMS = ("original", "relaxed")
+# statuses of a finished but uncertified solve (exit 4); anything else is a solver failure (exit 3)
+UNCERTIFIED_STATUS = ("optimal", "time limit", "iteration limit", "stalled", "node limit", "resolution limit", "dominated")
 METHODS = ("global", "local", "grid")
 
 
@@ -24,6 +26,8 @@ def maximin_cmd(
     alpha: Optional[float] = typer.Option(None, "--alpha", help="Permanent price impact in [0, 1] (default: the file's)."),
     tol: float = typer.Option(1e-4, "--tol", help="Absolute tolerance on the max-min value (global)."),
     time_limit: float = typer.Option(300.0, "--time-limit", help="Wall-clock limit in seconds (global)."),
+    engine: str = typer.Option("auto", "--engine", help="Middle level of (7), global method: auto | separable | scip "
+                               "(auto: separable for permanent impact, scip with interbank exposures)."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     allow_uncertified: bool = allow_uncertified_option(),
 ) -> None:
@@ -44,12 +48,12 @@ def maximin_cmd(
             from liqstress.solvers.original import maximin_original
 
             res = maximin_original(sysm, bank, method=method, tol=tol, time_limit=time_limit,
-                                   inner_time_limit=min(60.0, time_limit))
+                                   inner_time_limit=min(60.0, time_limit), engine=engine)
         else:
             from liqstress.solvers.relaxed import maximin_relaxed
 
             res = maximin_relaxed(sysm, bank, method=method, tol=tol, time_limit=time_limit)
-    if problem == "original" and method == "global" and not res.certified and res.status not in ("optimal", "time limit", "iteration limit", "stalled"):
+    if problem == "original" and method == "global" and not res.certified and res.status not in UNCERTIFIED_STATUS:
         raise SolverFailure(res.solver, res.status, f"bank {bank}")
     doc = res.to_json()
     if json_out:
@@ -73,6 +77,7 @@ def gap_cmd(
     bank: str = typer.Option(..., "--bank", help="Name of the bank."),
     alpha: Optional[float] = typer.Option(None, "--alpha", help="Permanent price impact in [0, 1] (default: the file's)."),
     tol: float = typer.Option(1e-4, "--tol", help="Absolute tolerance on v_opt."),
+    engine: str = typer.Option("auto", "--engine", help="Middle level of (7): auto | separable | scip."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     allow_uncertified: bool = allow_uncertified_option(),
 ) -> None:
@@ -85,7 +90,7 @@ def gap_cmd(
     if not (tol > 0):
         raise InputError("--tol", f"must be > 0, got {tol}")
     with spinner(f"gap: bank {bank} (three certified solves) ..."):
-        doc = gap_report(sysm, bank, tol=tol, alpha=alpha)
+        doc = gap_report(sysm, bank, tol=tol, alpha=alpha, engine=engine)
     scale = max(abs(doc["v_opt"]), abs(doc["v_rob"]), 1.0)
     for k in ("regret", "conservatism", "conservatism_capped"):  # differences of O(scale) values
         if doc.get(k) is not None:

@@ -45,6 +45,24 @@ class InverseDemand:
         point where it fails; ``S`` is the total illiquid holding sum_i s_i."""
         _check_on_grid(self, S, grid)
 
+    def inverse(self, p: float, hi: float = 1e12) -> float:
+        """u >= 0 with f(u) = p for p in (0, 1] (f is strictly decreasing); bisection here,
+        closed forms in the families."""
+        lo = 0.0
+        if p >= 1.0:
+            return 0.0
+        while float(self(hi)) > p and hi < 1e300:
+            hi *= 2.0
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            if float(self(mid)) > p:
+                lo = mid
+            else:
+                hi = mid
+            if hi - lo <= 1e-15 * hi:
+                break
+        return 0.5 * (lo + hi)
+
     def market_value(self, u):
         """u f(u): the market value of selling u units (increasing and concave on [0, S])."""
         u = np.asarray(u, dtype=float)
@@ -105,6 +123,9 @@ class Linear(InverseDemand):
                 f"Assumption 4.1(iii) f(u) + u f'(u) > 0 fails at u=S={S:.6g}: linear needs beta < 1/(2S) = {1 / (2 * S):.6g}, got {b}",
             )
 
+    def inverse(self, p: float, hi: float = 0.0) -> float:
+        return (1.0 - float(p)) / self.beta
+
     def to_dict(self):
         return {"kind": "linear", "beta": float(self.beta)}
 
@@ -134,6 +155,9 @@ class Exponential(InverseDemand):
                 f"{FIELD}.beta",
                 f"Assumption 4.1(iii) f(u) + u f'(u) > 0 fails at u=S={S:.6g}: exponential needs beta < 1/S = {1 / S:.6g}, got {b}",
             )
+
+    def inverse(self, p: float, hi: float = 0.0) -> float:
+        return -math.log(float(p)) / self.beta
 
     def to_dict(self):
         return {"kind": "exponential", "beta": float(self.beta)}
@@ -166,6 +190,9 @@ class Power(InverseDemand):
             raise InputError(
                 f"{FIELD}.gamma", f"Assumption 4.1(iii) f(u) + u f'(u) > 0 needs 0 < gamma <= 1, got {self.gamma}"
             )
+
+    def inverse(self, p: float, hi: float = 0.0) -> float:
+        return (float(p) ** (-1.0 / self.gamma) - 1.0) / self.beta
 
     def to_dict(self):
         return {"kind": "power", "beta": float(self.beta), "gamma": float(self.gamma)}

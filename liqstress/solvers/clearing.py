@@ -25,7 +25,13 @@ from liqstress.solvers.eisenberg_noe import en_clearing
 
 # ----------------------------------------------------------------------------- (4)
 def greatest_price(d: np.ndarray, r: np.ndarray, a: float, f: InverseDemand, tol: float = 1e-15, max_iter: int = 200) -> float:
-    """The fixed point p in (0, 1] of ``p = f(a + sum_j min(d_j / p, r_j))``  — equation (4).
+    """The fixed point p in (0, 1] of ``p = f(a + sum_j min(d_j / p, r_j))``  — equation (4);
+    ``p = f(u*)`` with ``u*`` from :func:`clearing_volume`."""
+    return float(f(clearing_volume(d, r, a, f, tol, max_iter)))
+
+
+def clearing_volume(d: np.ndarray, r: np.ndarray, a: float, f: InverseDemand, tol: float = 1e-15, max_iter: int = 200) -> float:
+    """The price-relevant volume ``u* = a + sum_j y_j`` at the fixed point of (4), p = f(u*).
 
     ``d_j >= 0`` is bank j's cash shortfall at t=2, ``r_j >= 0`` its remaining units,
     ``a = alpha X`` the permanent impact of early sales.
@@ -43,7 +49,7 @@ def greatest_price(d: np.ndarray, r: np.ndarray, a: float, f: InverseDemand, tol
     if not act.all():
         d, r = d[act], r[act]
     if d.size == 0:
-        return float(f(a))
+        return float(a)
 
     def F_and_dF(u: float) -> tuple[float, float]:
         p = float(f(u))
@@ -57,7 +63,7 @@ def greatest_price(d: np.ndarray, r: np.ndarray, a: float, f: InverseDemand, tol
     lo, hi = a, a + float(r.sum())
     Fhi, _ = F_and_dF(hi)
     if Fhi <= 0:  # every bank sells everything
-        return float(f(hi))
+        return float(hi)
     u = a + float(np.minimum(d, r).sum())  # first monotone iterate from p = 1: a lower bound of u*
     for _ in range(max_iter):
         Fu, dFu = F_and_dF(u)
@@ -75,8 +81,8 @@ def greatest_price(d: np.ndarray, r: np.ndarray, a: float, f: InverseDemand, tol
             break
         u = un
     else:  # pragma: no cover - Newton + bisection always terminates well before
-        raise SolverFailure("greatest_price", "max_iter reached", f"bracket [{lo}, {hi}]")
-    return float(f(u))
+        raise SolverFailure("clearing_volume", "max_iter reached", f"bracket [{lo}, {hi}]")
+    return float(u)
 
 
 @dataclass

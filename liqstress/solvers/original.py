@@ -42,6 +42,7 @@ from liqstress.errors import InputError, SolverFailure
 from liqstress.models.system import System
 from liqstress.solvers.clearing import clear
 from liqstress.solvers.clearing import ell as ell_of
+from liqstress.solvers.adversary import inner_separable
 from liqstress.solvers.original_batch import batch_values, grid_inner, grid_maximin
 from liqstress.solvers.results import InnerResult, MaximinResult
 
@@ -92,8 +93,51 @@ def _guard_points(system: System, i: int, x_i: float, ell_vec: np.ndarray, k: in
 
 
 # ----------------------------------------------------------------------------- inner
+ENGINES = ("auto", "separable", "scip")
+
+
+def _engine(system: System, engine: str) -> str:
+    """``auto``: the separable method for permanent price impact (4), SCIP with interbank (15)."""
+    if engine not in ENGINES:
+        raise InputError("engine", f"must be one of {', '.join(ENGINES)}; got {engine!r}")
+    if engine == "separable" and system.has_interbank:
+        raise InputError("engine", "the separable method is derived for permanent price impact (4); "
+                                   "use scip with interbank exposures")
+    if engine == "auto":
+        return "scip" if system.has_interbank else "separable"
+    return engine
+
+
 def _inner_global(system: System, i: int, x_i: float, ell_vec: np.ndarray, tol: float, time_limit: float,
-                  lemma_cuts: bool) -> InnerResult:
+                  lemma_cuts: bool, engine: str = "auto", cutoff: float = -math.inf) -> InnerResult:
+    if _engine(system, engine) == "separable":
+        r = inner_separable(system, i, x_i, ell_vec, tol=tol, time_limit=time_limit, cutoff=cutoff)
+        if r.certified:
+            G = _guard_points(system, i, x_i, ell_vec)
+            vg = batch_values(system, G)[:, i]
+            if vg.min() < r.lower_bound - 1e-7 * max(1.0, abs(r.value)):
+                r.status, r.certified = "bound_violation", False
+        return r
+    return _inner_scip(system, i, x_i, ell_vec, tol, time_limit, lemma_cuts)
+
+
+def _inner_scip(system: System, i: int, x_i: float, ell_vec: np.ndarray, tol: float, time_limit: float,
+                lemma_cuts: bool, feastol: float = 1e-9) -> InnerResult:
+    """SCIP on the MINLP encoding; an answer that fails its checks (``encoding_mismatch``,
+    ``bound_violation``) is retried once at feasibility tolerance 1e-7: SCIP's presolve at 1e-9
+    was seen to return a wrong 'optimal' bound on a unified-model instance that 1e-7 solves
+    correctly.  Only an answer that passes every check is certified."""
+    r = _inner_scip_once(system, i, x_i, ell_vec, tol, time_limit, lemma_cuts, feastol)
+    if r.status in ("encoding_mismatch", "bound_violation") and feastol < 1e-7:
+        r2 = _inner_scip_once(system, i, x_i, ell_vec, tol, time_limit, lemma_cuts, 1e-7)
+        if r2.status == "optimal":
+            r2.seconds += r.seconds
+            return r2
+    return r
+
+
+def _inner_scip_once(system: System, i: int, x_i: float, ell_vec: np.ndarray, tol: float, time_limit: float,
+                     lemma_cuts: bool, feastol: float) -> InnerResult:
     import pyomo.environ as pyo
 
     from liqstress.models.original_pyomo import build_inner, solve_scip
@@ -106,7 +150,7 @@ def _inner_global(system: System, i: int, x_i: float, ell_vec: np.ndarray, tol: 
         v = _vi(system, x, i)
         return InnerResult(v, x, True, "exact", "optimal", time.perf_counter() - t0, 0.0, v)
     m = build_inner(system, i, x_i, ell_vec, lemma_cuts)
-    out = solve_scip(m, abs_gap=min(1e-8, 0.1 * tol), time_limit=time_limit)
+    out = solve_scip(m, abs_gap=min(1e-8, 0.1 * tol), time_limit=time_limit, feastol=feastol)
     if not out.loaded:
         return InnerResult(math.nan, x, False, "scip", out.status, time.perf_counter() - t0, None, None)
     for j in m.O:
@@ -229,7 +273,7 @@ def _inner_grid(system: System, i: int, x_i: float, ell_vec: np.ndarray, budget:
 
 def inner_original(system: System, i: Union[int, str], x_i: float, method: str = "global", tol: float = 1e-7,
                    ell_vec: Optional[np.ndarray] = None, time_limit: float = 60.0, lemma_cuts: bool = False,
-                   local_solver: str = "lbfgs") -> InnerResult:
+                   local_solver: str = "lbfgs", engine: str = "auto") -> InnerResult:
     """``min_{x_-i} V_i(x_i, x_-i)`` of (7) at a fixed own early sale x_i (middle level).
 
     ``method``: ``global`` (SCIP on the exact encoding; certified when optimal, re-clearing
@@ -244,7 +288,7 @@ def inner_original(system: System, i: Union[int, str], x_i: float, method: str =
     e = ell_of(system) if ell_vec is None else np.asarray(ell_vec, dtype=float)
     x_i = _check_xi(x_i, float(e[i]))
     if method == "global":
-        return _inner_global(system, i, x_i, e, tol, time_limit, lemma_cuts)
+        return _inner_global(system, i, x_i, e, tol, time_limit, lemma_cuts, engine)
     if method == "local":
         if local_solver == "ipopt":
             return _inner_ipopt(system, i, x_i, e)
@@ -282,7 +326,7 @@ def _master_upper(system: System, i: int, e: np.ndarray, tol: float, time_limit:
 
 def maximin_original(system: System, bank: Union[int, str], method: str = "global", tol: float = 1e-4,
                      ell_vec: Optional[np.ndarray] = None, time_limit: float = 300.0, upper: Optional[str] = None,
-                     inner_time_limit: float = 60.0, grid_points: int = 500_000) -> MaximinResult:
+                     inner_time_limit: float = 60.0, grid_points: int = 500_000, engine: str = "auto") -> MaximinResult:
     """``max_{x_i} min_{x_-i} V_i`` of (7) (with an interbank block: (15)/(17), any alpha).
 
     ``global``: certified cutting planes (:mod:`liqstress.solvers.outer`): SCIP-certified inner
@@ -348,10 +392,13 @@ def maximin_original(system: System, bank: Union[int, str], method: str = "globa
     if upper == "lipschitz" and system.has_interbank:
         raise InputError("upper", "the Lipschitz envelope is derived for (4) only; use master with interbank exposures")
     up = upper
-    tol_in = min(1e-7, 0.05 * tol)
+    eng = _engine(system, engine)
+    # inner solves certified to 5% of the outer tolerance (SCIP: at most 1e-7, as its dual bound
+    # is cheap to tighten; the separable branch and bound converges linearly in the width)
+    tol_in = 0.25 * tol if eng == "separable" else min(1e-7, 0.05 * tol)
 
-    def inner(z):
-        r = _inner_global(system, i, z, e, tol_in, inner_time_limit, False)
+    def inner(z, cutoff=-math.inf):
+        r = _inner_global(system, i, z, e, tol_in, inner_time_limit, False, eng, cutoff=cutoff)
         if r.status in ("encoding_mismatch", "bound_violation") or not math.isfinite(r.value):
             # never a silent wrong number: an inner answer that fails its checks stops the run
             raise SolverFailure("scip", r.status, f"inner problem at x_i={z:.6g}")
@@ -368,14 +415,14 @@ def maximin_original(system: System, bank: Union[int, str], method: str = "globa
         starts = [float(xs[i])]
     seeds = np.array([e, np.zeros_like(e)])
     def refine(z):  # a tighter inner gap at a point where the outer bounds stall (outer.certified_outer)
-        r = _inner_global(system, i, z, e, 1e-3 * tol_in, inner_time_limit, False)
+        r = _inner_global(system, i, z, e, 1e-3 * tol_in if eng == "scip" else 0.1 * tol_in, inner_time_limit, False, eng)
         if r.status in ("encoding_mismatch", "bound_violation") or not math.isfinite(r.value):
             raise SolverFailure("scip", r.status, f"inner problem at x_i={z:.6g}")
         return r
 
     res = certified_outer(system, i, e, inner, tol, upper=up, start=starts, time_limit=time_limit, seeds=seeds,
                           master_upper=_master_upper(system, i, e, tol, inner_time_limit) if up == "master" else None,
-                          refine=refine)
+                          refine=refine, inner_cutoff=True)
     r = res["inner"]
     status = "optimal" if res["certified"] else res["reason"]
     if res["reason"] == "certified" and not r.certified:
@@ -384,11 +431,13 @@ def maximin_original(system: System, bank: Union[int, str], method: str = "globa
     details = {k: res[k] for k in ("lower", "upper", "iterations", "inner_solves", "lipschitz", "reason")}
     details["upper_method"] = up
     details["inner_failures"] = len(bad)
-    return _result(system, i, "global", res["strategy"], r, res["certified"], f"scip+{up}", t0, status, tol, details)
+    details["engine"] = eng
+    return _result(system, i, "global", res["strategy"], r, res["certified"], f"{eng}+{up}", t0, status, tol, details)
 
 
 # ----------------------------------------------------------------------------- gap report
-def gap_report(system: System, bank: Union[int, str], tol: float = 1e-4, alpha: Optional[float] = None) -> dict:
+def gap_report(system: System, bank: Union[int, str], tol: float = 1e-4, alpha: Optional[float] = None,
+               engine: str = "auto") -> dict:
     """Relaxation gap of docs/model.md §4 for bank i.
 
     ``v_opt`` = certified value of (7); ``v_rob`` = min_{x_-i} V_i at the robust strategy
@@ -416,8 +465,9 @@ def gap_report(system: System, bank: Union[int, str], tol: float = 1e-4, alpha: 
 
         rr = inner_relaxed(sysm, i, xs, method="global", ell_vec=e)
         vt, vt_cert, vt_solver = float(rr.value), bool(rr.certified), f"inner_relaxed:{rr.solver}"
-    rob_in = _inner_global(sysm, i, xs, e, min(1e-7, 0.05 * tol), 60.0, False)
-    opt = maximin_original(sysm, i, "global", tol=tol, ell_vec=e)
+    eng = _engine(sysm, engine)
+    rob_in = _inner_global(sysm, i, xs, e, min(1e-7, 0.05 * tol), 60.0, False, eng)
+    opt = maximin_original(sysm, i, "global", tol=tol, ell_vec=e, engine=eng)
     v_opt = opt.value
     return {
         "bank": sysm.names[i],

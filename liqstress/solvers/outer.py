@@ -89,13 +89,14 @@ def envelope_values(system: System, i: int, xs: np.ndarray, scenarios: np.ndarra
 
 
 def value_cap(system: System, i: int) -> Optional[Callable[[np.ndarray], np.ndarray]]:
-    """``cap(b) = max(L_i, c_i + b)``: an upper bound of V_i for every x with x_i <= b
-    (permanent impact (6); module doc).  None with an interbank block (V_i of (17) also holds
-    interbank assets, for which this bound is not derived)."""
+    """``cap(b) = max(L_i, c_i + b f(b))``: an upper bound of V_i for every x with x_i <= b
+    (permanent impact (6): V_i <= max(L_i, c_i + x_i f(X)) with X >= x_i, f decreasing and
+    x f(x) increasing, Assumption 4.1(iii)).  None with an interbank block (V_i of (17) also
+    holds interbank assets, for which this bound is not derived)."""
     if system.has_interbank:
         return None
-    Li, ci = float(system.L[i]), float(system.c[i])
-    return lambda b: np.maximum(Li, ci + np.asarray(b, dtype=float))
+    Li, ci, f = float(system.L[i]), float(system.c[i]), system.f
+    return lambda b: np.maximum(Li, ci + np.asarray(b, dtype=float) * f(np.asarray(b, dtype=float)))
 
 
 def piyavskii_upper(system: System, i: int, hi: float, scenarios: np.ndarray, L: float, target: float,
@@ -151,13 +152,17 @@ def certified_outer(
     seeds: Optional[np.ndarray] = None,
     refine: Optional[Callable[[float], InnerResult]] = None,
     max_points: int = 400_000,
+    inner_cutoff: bool = False,
 ) -> dict:
     """Cutting-plane max-min with certified bounds (module doc).  ``inner(x_i)`` must return a
     SCIP-certified :class:`InnerResult`; ``master_upper(scenarios) -> (UB, x_cand, status)``
     is used when ``upper == 'master'``.  ``seeds`` are extra responses x_-i (full vectors)
     put into the envelope from the start (any x_-i gives a valid upper envelope).
     ``refine(x_i)`` re-solves the inner problem with a tighter tolerance when the maximiser
-    of the envelope is an evaluated point whose inner gap keeps the bounds apart."""
+    of the envelope is an evaluated point whose inner gap keeps the bounds apart.  With
+    ``inner_cutoff`` the inner solver is called as ``inner(x_i, cutoff)`` with the current
+    lower bound of the max-min: once its value is below the cutoff the point cannot be the
+    maximiser, and the solver may stop early (its worst response still enters the envelope)."""
     t0 = time.perf_counter()
     ell_i = float(ell_vec[i])
     L = lipschitz_constant(system, i) if upper == "lipschitz" else math.nan
@@ -172,7 +177,11 @@ def certified_outer(
     all_cert = True
     for it in range(max_iter):
         for z in todo:
-            r = inner(z)
+            if inner_cutoff:
+                lbs = [q.lower_bound for _, q in pts if q.certified and q.lower_bound is not None]
+                r = inner(z, max(lbs) if lbs else -math.inf)
+            else:
+                r = inner(z)
             pts.append((z, r))
             all_cert &= bool(r.certified)
         LBs = np.array([r.lower_bound if (r.certified and r.lower_bound is not None) else -math.inf for _, r in pts])

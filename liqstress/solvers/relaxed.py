@@ -167,10 +167,14 @@ def _scip_model(time_limit: float, absgap: float):
 
 
 def _scip_f(m, f, u_expr, lo: float, hi: float, name: str):
-    """A variable F with F == f(u), bounds [f(hi), f(lo)] (f decreasing)."""
+    """A variable F with F == f(u), bounds [f(hi), f(lo)] (f decreasing), padded by 1e-7.
+
+    The padding must stay well above SCIP's feasibility tolerance (1e-9): with paddings
+    between about 1e-11 and 1e-9, SCIP 10 returned a wrong "optimal" point of a small LP
+    instance of (9) (kept as a regression test in tests/test_relaxed_permanent.py)."""
     from pyscipopt import exp
 
-    F = m.addVar(name=name, lb=float(f(hi)) - 1e-12, ub=float(f(lo)) + 1e-12)
+    F = m.addVar(name=name, lb=float(f(hi)) - 1e-7, ub=float(f(lo)) + 1e-7)
     m.addCons(F == f_expression(f, u_expr, exp))
     return F
 
