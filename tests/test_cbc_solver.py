@@ -401,8 +401,8 @@ def test_non_optimal_status_raises_solver_failure(method):
 def test_ipm_and_simplex_agree(seed):
     p = random_plan(seed)
     cp = CBCPlan.from_dict(p)
-    a = solve_plan(cp, lp_algorithm="simplex", warm_start=False)
-    b = solve_plan(cp, lp_algorithm="ipm", warm_start=False)
+    a = solve_plan(cp, lp_algorithm="simplex", warm_start=False, formulation="full")
+    b = solve_plan(cp, lp_algorithm="ipm", warm_start=False, formulation="full")
     assert a.survival_days == b.survival_days
     assert b.info["lp_algorithm"] == "ipm"
     assert a.remaining_cbc == pytest.approx(b.remaining_cbc, rel=1e-6, abs=1e-6)

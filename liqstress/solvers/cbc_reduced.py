@@ -237,13 +237,15 @@ def reduced_lp(c: Compiled, lp_groups, specs: list, T: int, const_cash: np.ndarr
     return data, sub, src, ucol, cost
 
 
-def _solve(data: LPData, cost: np.ndarray, T: int, time_limit, algorithm) -> tuple[np.ndarray, float, str]:
+def _solve(data: LPData, cost: np.ndarray, T: int, time_limit, algorithm, allow_infeasible: bool = False):
     lp = HighsLP(data, time_limit=time_limit, algorithm=algorithm)
     lp.set_B_lower(_survival_lower(data.lay, T))
     lp.set_x_window(T)
     lp.set_cost(cost, maximize=True)
-    st = lp.run()
+    st = lp.run()  # raises SolverFailure on any status but optimal / infeasible
     if st != "optimal":
+        if allow_infeasible:
+            return None
         raise SolverFailure("highs", "reduced stage 2 infeasible at the certified horizon")
     return lp.values(), float(lp.h.getInfo().objective_function_value), lp.algorithm
 
@@ -303,12 +305,12 @@ def _bounds(c: Compiled, T: int, rest_specs: list, info: dict, time_limit, algor
     restr = [s_ for s_ in (rest_spec(c, g, T) for g in roll_g) if s_ is not None]
     specs = rest_specs + restr
     data, sub, src, ucol, cost = reduced_lp(c, late_g, specs, T, late_repos_only=True)
-    try:
-        v0, _, algo = _solve(data, cost, T, time_limit, algorithm)
-    except SolverFailure:
+    got = _solve(data, cost, T, time_limit, algorithm, allow_infeasible=True)
+    if got is None:  # the horizon needs repos repaid inside it
         info["lp_solves"] += 1
         info["stage2_restriction"] = "infeasible"
         return None
+    v0, _, algo = got
     nx = data.lay.S * H
     main0 = -sum(float(c.g_value[s_.g]) * float(v0[ucol[k]]) for k, s_ in enumerate(specs))
     xs = np.clip(v0[:nx].reshape(data.lay.S, H), 0.0, None)
