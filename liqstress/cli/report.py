@@ -15,6 +15,8 @@ def report(
     method: str = typer.Option("bisection", "--method", help="CBC LP horizon method: bisection | milp."),
     no_reverse: bool = typer.Option(False, "--no-reverse", help="Skip the reverse stress test (faster)."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
+    paths: int = typer.Option(10_000, "--paths", help="Monte Carlo paths per scenario (files with a behavioural section; 0 = skip)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the Monte Carlo survival distribution (same seed, same result)."),
 ) -> None:
     """Stress liquidity narratives: survival horizons, CBC deployment, CFP, stress LCR, checklist."""
     from liqstress.errors import InputError
@@ -24,7 +26,11 @@ def report(
         raise InputError("method", f"must be bisection or milp, got {method!r}")
     if out.suffix.lower() != ".md":
         raise InputError("out", f"must end in .md, got {out.name!r}")
-    res = write_report(stress, out, method=method, reverse=not no_reverse)
+    if paths < 0:
+        raise InputError("paths", f"must be >= 0, got {paths}")
+    if seed < 0:
+        raise InputError("seed", f"must be >= 0, got {seed}")
+    res = write_report(stress, out, method=method, reverse=not no_reverse, paths=paths, seed=seed, progress=True)
     doc = res.summary()
     if json_out:
         print_json(doc)

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from liqstress.errors import InputError
 from liqstress.models.files import read_document, validation_error
 from liqstress.models.cbc_plan import AssetLine
+from liqstress.stress.behavioural import Behavioural
 
 # --------------------------------------------------------------------------- vocabularies
 LEVELS = ("L1", "L2A", "L2B", "non_HQLA")
@@ -395,6 +396,7 @@ class StressFile(_Strict):
     historical_events: list[HistoricalEvent] = Field(default_factory=list)
     lcr: LCRSettings = Field(default_factory=LCRSettings)
     description: str = ""
+    behavioural: Optional[Behavioural] = None  # deposit segments (liqstress.stress.behavioural)
 
     _c = field_validator("opening_cash")(classmethod(lambda cls, v: _nonneg(v)))
 
@@ -449,6 +451,8 @@ class StressFile(_Strict):
             for k in sorted(kinds):
                 if k not in s.inflow_haircut:
                     raise ValueError(f"{where}.inflow_haircut: missing flow kind {k!r} present in flows")
+        if self.behavioural is not None:
+            self.behavioural.check(self)
         return self
 
     def scenario(self, name: str) -> Scenario:

@@ -96,6 +96,7 @@ class ScenarioData:
     replay_error: float
     binding_constraint: str
     lines_of_defence: list = field(default_factory=list)
+    mc: Optional[object] = None  # liqstress.stress.montecarlo.SurvivalDistribution (behavioural files)
 
     @property
     def name(self) -> str:
@@ -202,7 +203,8 @@ def overlay_check(sd: ScenarioAnalysis, by_name: dict) -> list[tuple]:
     return rows
 
 
-def collect(stress: StressFile, method: str = "bisection", reverse: bool = True) -> ReportData:
+def collect(stress: StressFile, method: str = "bisection", reverse: bool = True, paths: int = 10_000,
+            seed: int = 0, progress: bool = False) -> ReportData:
     analyses = {s.name: analyse(stress, s.name, method=method) for s in stress.scenarios}
     base = next(iter(analyses.values())).lcr_base
     bind = binding([x.lcr for x in analyses.values()])
@@ -219,6 +221,10 @@ def collect(stress: StressFile, method: str = "bisection", reverse: bool = True)
         rs = reverse_stress(stress, name, method=method) if reverse else None
         sd = ScenarioData(sa, dep, rs, driver(base, sa.lcr), total, l1, err, _binding_constraint(sa, dep))
         sd.lines_of_defence = _lines_of_defence(sa, dep)
+        if stress.behavioural is not None and paths > 0:
+            from liqstress.stress.montecarlo import run as run_mc
+
+            sd.mc = run_mc(stress, sa.res, sa.proj, sa.plan, paths=paths, seed=seed, progress=progress)
         out.append(sd)
     checks = [(sa.res.name, overlay_check(sa, analyses)) for sa in analyses.values() if sa.res.type == "combined"]
     bdrv = driver(base, bind)

@@ -18,7 +18,7 @@ from typing import Any
 
 
 from liqstress.models.stress_file import PHASE_LABEL, PHASES, StressFile, load_stress
-from liqstress.reports import charts
+from liqstress.reports import behavioural, charts
 from liqstress.reports.checklist import Check, evaluate
 from liqstress.reports.data import ReportData, ScenarioData, collect
 from liqstress.stress.projection import bucketed
@@ -291,9 +291,9 @@ def scenario_section(sd: ScenarioData, d: ReportData, f: Fmt, figs: dict[str, st
           f"- Internal minimum: {f.n(M, 'i')} days",
           f"- Headroom: {head}",
           f"- Binding constraint: {sd.binding_constraint}",
-          "- Confidence: deterministic given the file's assumptions; the LP horizon is the exact optimum of SPEC Part C "
-          "(bisection over LP feasibility, HiGHS); sensitivity is given by the reverse stress multiplier below.", ""]
+          behavioural.confidence_bullet(sd, f), ""]
     L += ["Lines of defence: " + " ".join(sd.lines_of_defence), ""]
+    L += behavioural.mc_lines(sd, f, st.unit)
     L += [f"![Cumulative net cash position — {r.name}]({figs['cash']})", "",
           f"Full daily series (all {f.n(H, 'i')} days): [{figs['csv']}]({figs['csv']}).", ""]
     if sd.reverse is not None:
@@ -469,6 +469,7 @@ def document(d: ReportData, figs: dict[str, dict[str, str]], checks: list[Check]
               "and each asset's cash per unit non-increasing in m, so the horizon is non-increasing in m and bisection "
               "on m is exact up to its tolerance.", "",
               _table(["Scenario", "Internal min (d)", "Multiplier m*", "Horizon at m* (d)", "LP solves"], rows), ""]
+    L += behavioural.model_section(d, f)
     if st.historical_events:
         rows = [[e.name, f.n(e.year, "i"), f.p((e.deposit_outflow_pct or float('nan')) / 100, "i", 0) if e.deposit_outflow_pct is not None else "—",
                  f.n(e.days, "i") if e.days else "—", e.wholesale_access or "—", e.note or "—", e.source or "—"]
@@ -508,6 +509,7 @@ class ReportOutput:
                 "cfp_activation": a.cfp.activation,
                 "reverse_stress_multiplier": None if sd.reverse is None else sd.reverse.multiplier,
                 "binding_constraint": sd.binding_constraint,
+                **behavioural.mc_json(sd),
             })
         return {
             "stress": d.stress.name, "unit": d.stress.unit, "base_lcr": d.base_lcr.lcr,
@@ -522,14 +524,17 @@ def _slug(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
 
 
-def write_report(source: Any, out_md: str | Path, method: str = "bisection", reverse: bool = True) -> ReportOutput:
-    """Analyse every scenario of a stress file and write OUT.md, OUT.html, PNG figures and daily CSVs."""
+def write_report(source: Any, out_md: str | Path, method: str = "bisection", reverse: bool = True,
+                 paths: int = 10_000, seed: int = 0, progress: bool = False) -> ReportOutput:
+    """Analyse every scenario of a stress file and write OUT.md, OUT.html, PNG figures and daily CSVs.
+    ``paths``/``seed``: Monte Carlo survival distribution of files with a behavioural section
+    (``paths=0`` skips it)."""
     import markdown as md_lib
 
     stress = load_stress(source)
     out_md = Path(out_md)
     out_md.parent.mkdir(parents=True, exist_ok=True)
-    d = collect(stress, method=method, reverse=reverse)
+    d = collect(stress, method=method, reverse=reverse, paths=paths, seed=seed, progress=progress)
     stem = out_md.stem
     figs: dict[str, dict[str, str]] = {}
     files = []
