@@ -34,7 +34,10 @@ LEVELS = ["L1", "L2A", "L2B", "non_HQLA"]
 
 
 def synthetic_plan(days: int, lines: int, seed: int = 0, stress: float = 1.3, term_share: float = 0.0,
-                   pi_share: float = 0.2) -> CBCPlan:
+                   pi_share: float = 0.2, spike: float = 0.0) -> CBCPlan:
+    """``spike``: an extra outflow of ``spike`` x the total outflows over days 5-15, 80% of it
+    coming back as inflows over days 40-80, with term repos priced below the sale discount
+    and without rollover (temporary repo funding is then attractive)."""
     rng = np.random.default_rng(seed)
     assets = []
     for k in range(lines):
@@ -62,8 +65,19 @@ def synthetic_plan(days: int, lines: int, seed: int = 0, stress: float = 1.3, te
     t = np.arange(1, days + 1)
     profile = 0.02 * np.exp(-t / 10) + 0.004 + 0.001 * rng.random(days)
     out = (stress * total * profile / profile.sum()).round(3)  # stress = outflows / CBC cash value
+    opening = round(float(out[:3].sum()), 2)
+    if spike > 0:
+        sp = float(out.sum()) * spike
+        out = out.copy()
+        out[4:15] += sp / 11
+        out[39:80] -= 0.8 * sp / 41
+        out = out.round(3)
+        for a in assets:
+            if a.get("repo_term_days"):
+                a["repo_haircut"] = max(0.0, round(a["sale_discount"] - 0.03, 4))
+                a["rollover"] = False
     doc = {
-        "horizon_days": days, "opening_cash": round(float(out[:3].sum()), 2), "net_outflows": out.tolist(),
+        "horizon_days": days, "opening_cash": opening, "net_outflows": out.tolist(),
         "assets": assets,
         "facilities": [{"id": "committed", "amount": round(0.02 * total, 2), "haircut": 0.0, "lead_days": 2,
                         "counted_in_horizon": True, "daily_capacity": round(0.005 * total, 2)},
@@ -92,9 +106,9 @@ def _same(a, b, what: str) -> None:
 
 
 def _rows(days: int, lines: int, term_share: float = 0.0, tag: str = "", pi_share: float = 0.2,
-          seed: int | None = None, stress: float = 1.3, milp: bool = True) -> list[dict]:
+          seed: int | None = None, stress: float = 1.3, milp: bool = True, spike: float = 0.0) -> list[dict]:
     seed = days + lines if seed is None else seed
-    plan = synthetic_plan(days, lines, seed=seed, term_share=term_share, pi_share=pi_share, stress=stress)
+    plan = synthetic_plan(days, lines, seed=seed, term_share=term_share, pi_share=pi_share, stress=stress, spike=spike)
     tb, rb = _time(lambda: solve_plan(plan, method="bisection", time_limit=LIMIT))
     tf, rf = _time(lambda: solve_plan(plan, method="bisection", formulation="full", time_limit=LIMIT))
     tm, rm = _time(lambda: solve_plan(plan, method="milp", time_limit=LIMIT)) if milp else (float("nan"), None)
@@ -143,6 +157,24 @@ def example_rows() -> list[dict]:
     return rows
 
 
+def fallback_row() -> dict:
+    """The reduced stage 2 without its restriction / relaxation certificate (the fallback
+    with daily term-repo variables, used when the two bounds differ) on the 365 x 200 plan."""
+    from liqstress.solvers.cbc_compile import compile_plan
+    from liqstress.solvers.cbc_reduced import solve_reduced
+
+    plan = synthetic_plan(365, 200, seed=565, term_share=0.1)
+    c = compile_plan(plan)
+    tr, rr = _time(lambda: solve_reduced(c, certify=False, time_limit=LIMIT))
+    tf, rf = _time(lambda: solve_plan(plan, method="bisection", formulation="full", time_limit=LIMIT))
+    ok = not isinstance(rr, Exception) and not isinstance(rf, Exception)
+    if ok:
+        assert rr["T"] == rf.survival_days
+    return {"benchmark": "cbc reduced, fallback forced (daily term-repo LP) vs full LP", "n": "365d x 200 lines +10% term repos",
+            "seconds": tr, "baseline": "full LP, bisection", "baseline_seconds": tf, "ratio": tf / tr,
+            "note": (f"T={rr['T']} both; stage 2 columns {rr['info'].get('stage2_columns')}" if ok else f"{rr} / {rf}")}
+
+
 def iter_rows(quick: bool):
     """Yield benchmark rows as they are measured."""
     yield from example_rows()
@@ -166,6 +198,9 @@ def iter_rows(quick: bool):
         # the same size on other draws, without the (slow) MILP
         for seed, stress in ((1, 1.3), (2, 1.3), (3, 0.8)):
             yield from _rows(365, 200, term_share=0.1, tag=" +10% term repos", seed=seed, stress=stress, milp=False)
+        yield from _rows(365, 200, term_share=0.1, tag=" +10% term repos, outflow spike", seed=0, stress=1.0,
+                         milp=False, spike=0.25)
+        yield fallback_row()
     else:
         yield from _rows(180, 100, term_share=0.1, tag=" +10% term repos", milp=False)
 

@@ -342,12 +342,13 @@ def _bounds(c: Compiled, T: int, rest_specs: list, info: dict, time_limit, algor
 
 
 def stage2(c: Compiled, T: int, x: np.ndarray, roll: np.ndarray, info: dict, time_limit=None,
-           algorithm: str = "auto") -> None:
-    """Maximal remaining CBC at horizon T (module docstring); fills x and roll."""
+           algorithm: str = "auto", certify: bool = True) -> None:
+    """Maximal remaining CBC at horizon T (module docstring); fills x and roll.
+    ``certify=False`` skips the restriction / relaxation pair (benchmarks of the fallback)."""
     term = np.flatnonzero(c.g_term > 0)
     rest = [g for g in range(c.G) if c.g_term[g] == 0]
     rest_specs = [s_ for s_ in (rest_spec(c, g, T) for g in rest) if s_ is not None]
-    if len(term):
+    if len(term) and certify:
         got = _bounds(c, T, rest_specs, info, time_limit, algorithm)
         if got is not None:
             data, sub, src, ucol, specs, v0, late_g = got
@@ -366,7 +367,7 @@ def stage2(c: Compiled, T: int, x: np.ndarray, roll: np.ndarray, info: dict, tim
 
 
 def solve_reduced(c: Compiled, known_feasible: int = 0, time_limit: float | None = None,
-                  algorithm: str = "auto", lower_bound=None) -> dict:
+                  algorithm: str = "auto", lower_bound=None, certify: bool = True) -> dict:
     """Stage 1 (bracket + small LPs) and stage 2 (reduced LP); same return value as
     ``cbc_lp.solve_lexicographic``."""
     t0 = time.perf_counter()
@@ -405,7 +406,7 @@ def solve_reduced(c: Compiled, known_feasible: int = 0, time_limit: float | None
         # after T): solve on the plan truncated to T days
         cT = truncate(c, T)
         xT, rT = np.zeros((c.S, T)), np.zeros((c.G, T))
-        stage2(cT, T, xT, rT, info, time_limit, algorithm)
+        stage2(cT, T, xT, rT, info, time_limit, algorithm, certify)
         x[:, :T], roll[:, :T] = xT, rT
     info["stage2_seconds"] = time.perf_counter() - t1
     return {"T": T, "x": x, "roll": roll, "info": info}
