@@ -22,7 +22,13 @@ formulation"; closed forms in ``cbc_asap``):
   several cash rates, through the affine pieces of the concave ``F_g``) and its cash by day t
   is ``F_g(min(U_g, K_g(t - L_g)))``, written with one column ``z`` per day on which the
   capacity ``K_g`` is still below the group's usable volume (``z <= w_g``, ``z <= F_g(K)``);
-  after that day the cash is ``w_g`` itself.  Term-repo groups keep their daily variables.
+  after that day the cash is ``w_g`` itself.  Stage 2 runs on the plan truncated to T days.
+* **Term-repo groups in stage 2.**  A *restriction* (a real plan: rollable repos rolled at
+  every maturity, other term repos only on the days from which they mature after T) and a
+  *relaxation* (before T a term-repo group delivers its ``V_g(t)`` for free; on day T at
+  most the cash of the units it still holds) are two small LPs; if their optima coincide
+  the restriction's plan is optimal.  Otherwise (fallback) the term-repo groups keep their
+  daily variables in the reduced LP.
 
 The reported plan: the LP's actions for term-repo groups, the ASAP schedule of the optimal
 totals ``U_g`` for the others (each line monetises the chosen amount as early as its
