@@ -304,7 +304,7 @@ def scenario_section(sd: ScenarioData, d: ReportData, f: Fmt, figs: dict[str, st
             txt = (f"smallest severity multiplier with a horizon below {f.n(M, 'i')} days: {f.n(f'{rv.multiplier:.3f}', 'd')} "
                    f"(horizon {f.n(rv.horizon_at_multiplier, 'd')} days there"
                    + (f", {f.n(rv.horizon_below, 'd')} days at {rv.multiplier - rv.tol:.3f}" if rv.horizon_below is not None else "")
-                   + f"; bisection to ±{rv.tol:g}, {len(rv.evaluations)} LP solves).")
+                   + f"; bisection to ±{rv.tol:g}, {len(rv.evaluations)} exact horizon solves).")
         L += [f"Reverse stress test: {txt}", ""]
 
     # ---- CBC Deployment
@@ -468,7 +468,7 @@ def document(d: ReportData, figs: dict[str, dict[str, str]], checks: list[Check]
               "discount / haircut add-ons are multiplied by m (capped at 100%). Each daily net outflow is non-decreasing "
               "and each asset's cash per unit non-increasing in m, so the horizon is non-increasing in m and bisection "
               "on m is exact up to its tolerance.", "",
-              _table(["Scenario", "Internal min (d)", "Multiplier m*", "Horizon at m* (d)", "LP solves"], rows), ""]
+              _table(["Scenario", "Internal min (d)", "Multiplier m*", "Horizon at m* (d)", "Horizon solves"], rows), ""]
     L += behavioural.model_section(d, f)
     if st.historical_events:
         rows = [[e.name, f.n(e.year, "i"), f.p((e.deposit_outflow_pct or float('nan')) / 100, "i", 0) if e.deposit_outflow_pct is not None else "—",

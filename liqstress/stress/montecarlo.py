@@ -202,8 +202,10 @@ class _Bar:
 
 
 def _progress(enabled: bool, label: str, total: int) -> _Bar:
-    """A rich progress bar on stderr (transient), or a no-op."""
-    if not enabled:
+    """A rich progress bar on stderr (transient) when stderr is a terminal, else a no-op."""
+    import sys
+
+    if not enabled or not sys.stderr.isatty():
         return _Bar()
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
