@@ -59,6 +59,12 @@ def rows(paths: int, sample: int):
                            f"{sample} sampled paths equal to the LP"}
 
 
+def run(quick: bool = False) -> list[dict]:
+    """Rows for ``benchmarks/run_all.py``."""
+    paths, sample = (2000, 10) if quick else (10_000, 50)
+    return list(rows(paths, sample))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")

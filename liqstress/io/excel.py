@@ -766,7 +766,7 @@ def write_report_workbook(rep, out: str | Path) -> Path:
     doc = rep.summary()
     rows = []
     for s in doc["scenarios"]:
-        row = {k: v for k, v in s.items() if not isinstance(v, (dict, list))}
+        row = {k: v for k, v in s.items() if not isinstance(v, (dict, list)) and k not in ("survival_percentiles", "monte_carlo")}
         for p, day in s["cfp_activation"].items():
             row[f"cfp_{p}_day"] = day
         for c, cr in s["currencies"].items():

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from liqstress.reports import story
 from liqstress.solvers.cbc import survival_text
 from liqstress.stress import behavioural as bh
 
@@ -21,7 +22,7 @@ def _days(x: int, H: int, f) -> str:
 
 def _span(x: int, H: int, f) -> str:
     """"N days", or the whole projection when censored."""
-    return f"the whole {f.n(H, 'i')}-day projection" if x >= H else f"{f.n(x, 'd')} days"
+    return f"the whole {f.n(H, 'i')}-day projection" if x >= H else f"{f.n(x, 'd')} day{'' if x == 1 else 's'}"
 
 
 def confidence_bullet(sd, f, name: str, conf: str) -> str:
@@ -77,7 +78,7 @@ def mc_lines(sd, f, unit: str) -> list[str]:
     L = [f"### Survival distribution (Monte Carlo) — {name}", "",
          f"The {f.n(f'{mc.paths:,}', 'd')} paths of {name} (seed {f.n(mc.seed, 'i')}) have their survival computed "
          f"exactly ({mc.method}" + (f"; {f.n(mc.lp_paths, 'd')} paths needed an LP" if mc.lp_paths else "") + "). "
-         f"The deterministic projection of {name} gives {_days(mc.deterministic_days, H, f)} days by the same "
+         f"The deterministic projection of {name} gives {story.days_text(mc.deterministic_days, H, f)} by the same "
          f"computation (equal to the LP horizon above); {f.p(rank, 'd')} of the paths of {name} survive no longer "
          f"than that. Lines outside the segments keep the deterministic profile of {name}.", "",
          _table(["Statistic", "Survival horizon (days)"], rows), "",
