@@ -2,8 +2,11 @@
 
 Rows (all measured in this run, on the same synthetic plans):
 
-* ``horizon/bisection`` vs ``horizon/milp``: solve time of ``solve_plan`` (both stages) with
-  each horizon search; ratio = milp / bisection seconds;
+* ``reduced`` vs ``full``: solve time of ``solve_plan`` (both stages) with the reduced
+  formulation (default: closed-form bracket, reduced LPs, ``cbc_reduced``) and with the full
+  daily LP of the previous method (``formulation="full"``); ratio = full / reduced seconds;
+  the horizons and remaining CBC are asserted equal;
+* ``reduced`` vs ``milp``: the same against the MILP (method a);
 * ``horizon/lp_vs_waterfall``: survival days of the LP plan vs the greedy waterfall;
 * ``backend/pyomo``: the same model built algebraically in Pyomo vs the sparse highspy
   build (smaller plan: Pyomo expression building is the bottleneck).
@@ -31,7 +34,10 @@ LEVELS = ["L1", "L2A", "L2B", "non_HQLA"]
 
 
 def synthetic_plan(days: int, lines: int, seed: int = 0, stress: float = 1.3, term_share: float = 0.0,
-                   pi_share: float = 0.2) -> CBCPlan:
+                   pi_share: float = 0.2, spike: float = 0.0) -> CBCPlan:
+    """``spike``: an extra outflow of ``spike`` x the total outflows over days 5-15, 80% of it
+    coming back as inflows over days 40-80, with term repos priced below the sale discount
+    and without rollover (temporary repo funding is then attractive)."""
     rng = np.random.default_rng(seed)
     assets = []
     for k in range(lines):
@@ -59,8 +65,19 @@ def synthetic_plan(days: int, lines: int, seed: int = 0, stress: float = 1.3, te
     t = np.arange(1, days + 1)
     profile = 0.02 * np.exp(-t / 10) + 0.004 + 0.001 * rng.random(days)
     out = (stress * total * profile / profile.sum()).round(3)  # stress = outflows / CBC cash value
+    opening = round(float(out[:3].sum()), 2)
+    if spike > 0:
+        sp = float(out.sum()) * spike
+        out = out.copy()
+        out[4:15] += sp / 11
+        out[39:80] -= 0.8 * sp / 41
+        out = out.round(3)
+        for a in assets:
+            if a.get("repo_term_days"):
+                a["repo_haircut"] = max(0.0, round(a["sale_discount"] - 0.03, 4))
+                a["rollover"] = False
     doc = {
-        "horizon_days": days, "opening_cash": round(float(out[:3].sum()), 2), "net_outflows": out.tolist(),
+        "horizon_days": days, "opening_cash": opening, "net_outflows": out.tolist(),
         "assets": assets,
         "facilities": [{"id": "committed", "amount": round(0.02 * total, 2), "haircut": 0.0, "lead_days": 2,
                         "counted_in_horizon": True, "daily_capacity": round(0.005 * total, 2)},
@@ -83,19 +100,35 @@ def _time(fn):
 LIMIT = 120.0  # seconds per solve in the benchmark
 
 
-def _rows(days: int, lines: int, term_share: float = 0.0, tag: str = "", pi_share: float = 0.2) -> list[dict]:
-    plan = synthetic_plan(days, lines, seed=days + lines, term_share=term_share, pi_share=pi_share)
+def _same(a, b, what: str) -> None:
+    assert a.survival_days == b.survival_days, f"{what}: horizons differ"
+    assert abs(a.remaining_cbc - b.remaining_cbc) <= 1e-6 * max(1.0, abs(b.remaining_cbc)), f"{what}: remaining CBC differs"
+
+
+def _rows(days: int, lines: int, term_share: float = 0.0, tag: str = "", pi_share: float = 0.2,
+          seed: int | None = None, stress: float = 1.3, milp: bool = True, spike: float = 0.0) -> list[dict]:
+    seed = days + lines if seed is None else seed
+    plan = synthetic_plan(days, lines, seed=seed, term_share=term_share, pi_share=pi_share, stress=stress, spike=spike)
     tb, rb = _time(lambda: solve_plan(plan, method="bisection", time_limit=LIMIT))
-    tm, rm = _time(lambda: solve_plan(plan, method="milp", time_limit=LIMIT))
+    tf, rf = _time(lambda: solve_plan(plan, method="bisection", formulation="full", time_limit=LIMIT))
+    tm, rm = _time(lambda: solve_plan(plan, method="milp", time_limit=LIMIT)) if milp else (float("nan"), None)
     tw, w = _time(lambda: waterfall(plan))
-    n = f"{days}d x {lines} lines{tag}"
-    ok_b, ok_m = not isinstance(rb, Exception), not isinstance(rm, Exception)
+    n = f"{days}d x {lines} lines{tag}" + (f" (seed {seed}, stress {stress})" if (seed != days + lines or stress != 1.3) else "")
+    ok_b, ok_f = not isinstance(rb, Exception), not isinstance(rf, Exception)
+    ok_m = milp and not isinstance(rm, Exception)
+    if ok_b and ok_f:
+        _same(rb, rf, "reduced vs full")
     if ok_b and ok_m:
-        assert rb.survival_days == rm.survival_days, "MILP and bisection disagree"
-    tb_s = f"T={rb.survival_days}, LP solves={rb.info.get('lp_solves')}" if ok_b else f"bisection: {rb}"
-    tm_s = f"milp nodes={rm.info.get('mip_nodes')}" if ok_m else f"milp: {rm}"
-    rows = [{"benchmark": "cbc horizon+stage 2: bisection (ours) vs MILP", "n": n, "seconds": tb,
-             "baseline": "milp", "baseline_seconds": tm, "ratio": tm / tb, "note": f"{tb_s}; {tm_s}"}]
+        _same(rb, rm, "reduced vs MILP")
+    tb_s = (f"T={rb.survival_days}, remaining {rb.remaining_cbc:.6f}, LP solves={rb.info.get('lp_solves')}, "
+            f"stage 2: {rb.info.get('stage2', '-')}") if ok_b else f"reduced: {rb}"
+    tf_s = f"full: T={rf.survival_days}, remaining {rf.remaining_cbc:.6f}, LP solves={rf.info.get('lp_solves')}" if ok_f else f"full: {rf}"
+    tm_s = (f"milp nodes={rm.info.get('mip_nodes')}" if ok_m else f"milp: {rm}") if milp else "milp not run"
+    rows = [{"benchmark": "cbc horizon+stage 2: reduced (ours) vs full LP (previous method)", "n": n, "seconds": tb,
+             "baseline": "full LP, bisection", "baseline_seconds": tf, "ratio": tf / tb, "note": f"{tb_s}; {tf_s}"}]
+    if milp:
+        rows.append({"benchmark": "cbc horizon+stage 2: reduced (ours) vs MILP", "n": n, "seconds": tb,
+                     "baseline": "milp", "baseline_seconds": tm, "ratio": tm / tb, "note": tm_s})
     if ok_b:
         rows.append({"benchmark": "cbc survival days: LP vs waterfall", "n": n, "seconds": tb,
                      "baseline": "waterfall", "baseline_seconds": tw,
@@ -124,6 +157,24 @@ def example_rows() -> list[dict]:
     return rows
 
 
+def fallback_row() -> dict:
+    """The reduced stage 2 without its restriction / relaxation certificate (the fallback
+    with daily term-repo variables, used when the two bounds differ) on the 365 x 200 plan."""
+    from liqstress.solvers.cbc_compile import compile_plan
+    from liqstress.solvers.cbc_reduced import solve_reduced
+
+    plan = synthetic_plan(365, 200, seed=565, term_share=0.1)
+    c = compile_plan(plan)
+    tr, rr = _time(lambda: solve_reduced(c, certify=False, time_limit=LIMIT))
+    tf, rf = _time(lambda: solve_plan(plan, method="bisection", formulation="full", time_limit=LIMIT))
+    ok = not isinstance(rr, Exception) and not isinstance(rf, Exception)
+    if ok:
+        assert rr["T"] == rf.survival_days
+    return {"benchmark": "cbc reduced, fallback forced (daily term-repo LP) vs full LP", "n": "365d x 200 lines +10% term repos",
+            "seconds": tr, "baseline": "full LP, bisection", "baseline_seconds": tf, "ratio": tf / tr,
+            "note": (f"T={rr['T']} both; stage 2 columns {rr['info'].get('stage2_columns')}" if ok else f"{rr} / {rf}")}
+
+
 def iter_rows(quick: bool):
     """Yield benchmark rows as they are measured."""
     yield from example_rows()
@@ -144,6 +195,14 @@ def iter_rows(quick: bool):
     if not quick:
         yield from _rows(180, 100, term_share=0.1, tag=" +10% term repos")
         yield from _rows(365, 200, term_share=0.1, tag=" +10% term repos")
+        # the same size on other draws, without the (slow) MILP
+        for seed, stress in ((1, 1.3), (2, 1.3), (3, 0.8)):
+            yield from _rows(365, 200, term_share=0.1, tag=" +10% term repos", seed=seed, stress=stress, milp=False)
+        yield from _rows(365, 200, term_share=0.1, tag=" +10% term repos, outflow spike", seed=0, stress=1.0,
+                         milp=False, spike=0.25)
+        yield fallback_row()
+    else:
+        yield from _rows(180, 100, term_share=0.1, tag=" +10% term repos", milp=False)
 
 
 def run(quick: bool) -> list[dict]:

@@ -58,8 +58,29 @@ def test_every_field_of_treasury_files_round_trips(tmp_path):
     assert s.minimum_operational_cash > 0 and s.lcr.l2b_rmbs and s.scenarios[0].closed_markets
     assert any(m.curtails for m in s.management_actions) and any(m.requires_markets for m in s.management_actions)
     assert any(x.collateral for x in s.liabilities) and any(x.counterparty == "central_bank" for x in s.liabilities)
+    beh = s.behavioural  # behavioural segments: run-off by scenario type, dated sourced figures, defaults
+    assert beh is not None and beh.description and len(beh.segments) >= 5
+    assert any(g.insured is None for g in beh.segments) and any(g.note for g in beh.segments)
+    cal = [c for g in beh.segments for c in g.calibration]
+    assert any(not c.approximate for c in cal) and all(c.date is not None and c.quote for c in cal)
     wb = excel.write_workbook(excel.model_doc(s), "stress", tmp_path / "s.xlsx")
-    assert excel.read_stress_workbook(wb) == s
+    back = excel.read_stress_workbook(wb)
+    assert back == s and back.behavioural == beh
+    book = openpyxl.load_workbook(wb, read_only=True)
+    assert {"behavioural_segments", "behavioural_run_off", "behavioural_calibration"} <= set(book.sheetnames)
+    readme = {(r[0], r[2]) for r in book["README"].iter_rows(min_row=2, values_only=True)}
+    assert {("behavioural_run_off", "days_min"), ("behavioural_calibration", "source"),
+            ("settings", "(field) behavioural.correlation")} <= readme
+    # a scenario-name key (svb_2023: observed_march_2023) and a start bound left to its default
+    import yaml
+
+    d = yaml.safe_load(SVB.read_text())
+    d["behavioural"]["segments"][1]["run_off"]["idiosyncratic"].pop("start_max")
+    d["behavioural"]["segments"][1]["calibration"] = [{"event": "e", "outflow": 0.1, "days": 3, "base": "b",
+                                                       "scenario": "market_wide", "source": "s"}]
+    s2 = load_stress(d)
+    wb2 = excel.write_workbook(excel.model_doc(s2), "stress", tmp_path / "s2.xlsx")
+    assert excel.read_stress_workbook(wb2) == s2
     plan = CBCPlan.from_dict({**CBCPlan.from_file(PLAN).model_dump(mode="python", exclude_none=True),
                               "minimum_balance": 120.0})
     wb = excel.write_workbook(excel.model_doc(plan), "plan", tmp_path / "p.xlsx")
@@ -213,3 +234,29 @@ def test_bad_workbook_cli_exit_2_without_traceback(good_wb, tmp_path):
         assert p.returncode == 2 and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr, p.stderr
     p = _cli("cbc", str(good_wb))
     assert p.returncode == 2 and "--scenario" in p.stderr
+
+
+def test_bad_behavioural_cells_name_the_cell(tmp_path):
+    """A run-off row for an unknown segment, a Beta sd too large for its mean and a missing
+    run length: one error naming the sheet and cell of the behavioural sheets."""
+    s = load_stress(MID)
+    wb = excel.write_workbook(excel.model_doc(s), "stress", tmp_path / "s.xlsx")
+
+    def edit(sheet: str, cell: str, value) -> Path:
+        book = openpyxl.load_workbook(wb)
+        book[sheet][cell] = value
+        out = tmp_path / f"{sheet}_{cell}.xlsx"
+        book.save(out)
+        return out
+
+    head = [c.value for c in openpyxl.load_workbook(wb)["behavioural_run_off"][1]]
+    col = {h: chr(65 + j) for j, h in enumerate(head)}
+    with pytest.raises(InputError) as e:
+        excel.read_stress_workbook(edit("behavioural_run_off", "A2", "nope"))
+    assert e.value.field == "behavioural_run_off!A2" and "not an id of sheet behavioural_segments" in e.value.rule
+    with pytest.raises(InputError) as e:
+        excel.read_stress_workbook(edit("behavioural_run_off", f"{col['sd']}2", 0.9))
+    assert e.value.field.startswith("behavioural_run_off!") and "sd" in str(e.value)
+    with pytest.raises(InputError) as e:
+        excel.read_stress_workbook(edit("behavioural_run_off", f"{col['days_max']}2", None))
+    assert e.value.field == f"behavioural_run_off!{col['days_max']}2" and "days_max is required" in str(e.value)

@@ -225,7 +225,8 @@ def step_stress(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult
         raise InputError("stress file", f"not found: {path}")
     d = out / "stress"
     d.mkdir(parents=True, exist_ok=True)
-    res = write_report(path, d / "report.md", reverse=not quick, sensitivities=not quick)
+    res = write_report(path, d / "report.md", reverse=not quick, sensitivities=not quick,
+                       paths=2000 if quick else 10_000)
     doc = res.summary()
     outputs = [Path(res.markdown), Path(res.html), *[Path(p) for p in res.figures]]
     outputs += sorted(d.glob("*.csv"))
@@ -243,12 +244,17 @@ def step_stress(out: Path, quick: bool, examples: Path = EXAMPLES) -> StepResult
         if short > 0:
             r.key[f"{sc['name']}: cash short of the internal minimum"] = f"{short:,.4g} {doc.get('unit', '')}".strip()
         r.key[f"{sc['name']}: stress LCR"] = fmt_percent(sc["stress_lcr"])
+        pc = sc.get("survival_percentiles")
+        if pc:  # behavioural deposit segments: Monte Carlo survival distribution
+            r.key[f"{sc['name']}: Monte Carlo survival p5 / p50 / p95 (days), P(below minimum)"] = (
+                " / ".join(fmt_days(pc[k], H) for k in ("p5", "p50", "p95"))
+                + f", {fmt_percent(sc['breach_probability'])}")
     fails = [c["item"] for c in doc["checklist"] if c["status"] == "fail"]
     r.key["checklist"] = f"{len(doc['checklist']) - len(fails)}/{len(doc['checklist'])} pass"
     if fails:
         r.warnings.append("checklist items failing: " + "; ".join(fails))
     if quick:
-        r.warnings.append("--quick: reverse stress test and sensitivities skipped")
+        r.warnings.append("--quick: reverse stress test and sensitivities skipped; Monte Carlo on 2,000 paths")
     return r
 
 

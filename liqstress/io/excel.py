@@ -8,8 +8,11 @@ problem is one :class:`~liqstress.errors.InputError` naming the sheet and the ce
 openpyxl engine.
 
 List cells: id lists (``overlay_of``, ``closed_sale``, ``closed_repo``, ``fx_swap_closed``,
-``closed_markets``, ``requires_markets``, ``closed_days``, the setting ``lcr.l2b_rmbs``) are
-comma-separated; ``recovery_conditions`` holds one condition per line.
+``closed_markets``, ``requires_markets``, ``closed_days``, the setting ``lcr.l2b_rmbs``, a
+behavioural segment's ``liabilities``) are comma-separated; ``recovery_conditions`` holds one
+condition per line.  The ``behavioural`` section is three sheets: ``behavioural_segments``,
+``behavioural_run_off`` (one row per segment and scenario; the run length ``days: [min, max]``
+as ``days_min``, ``days_max``) and ``behavioural_calibration`` (one row per public figure).
 """
 
 from __future__ import annotations
@@ -71,7 +74,8 @@ STRESS_SHEETS: tuple[Sheet, ...] = (
         _c("cfp.runway_window_days", I),
         _c("lcr.internal_target", F), _c("lcr.base_lcr", F), _c("lcr.l2b_rmbs", IDS), _c("fx.significance", F),
         _c("nsfr.derivatives.assets", F), _c("nsfr.derivatives.liabilities", F),
-        _c("nsfr.derivatives.gross_liabilities", F), _c("nsfr.description", S)),
+        _c("nsfr.derivatives.gross_liabilities", F), _c("nsfr.description", S),
+        _c("behavioural.correlation", F), _c("behavioural.description", S)),
         required=True, doc="one row per top-level setting: columns field, value"),
     Sheet("liabilities", "list", "liabilities", (
         _c("id", S, required=True), _c("category", S, required=True), _c("amount", F, required=True),
@@ -140,6 +144,25 @@ STRESS_SHEETS: tuple[Sheet, ...] = (
     Sheet("nsfr_off_balance", "list", "nsfr.off_balance_sheet", (
         _c("id", S, required=True), _c("category", S, required=True), _c("amount", F, required=True),
         _c("factor", F), _c("currency", S), _c("description", S))),
+    Sheet("behavioural_segments", "list", "behavioural.segments", (
+        _c("id", S, required=True), _c("liabilities", IDS, required=True, doc="ids of non-maturing liabilities"),
+        _c("channel", S, required=True, doc="branch | digital | operational | concentrated | wholesale"),
+        _c("name", S), _c("insured", B), _c("note", S)),
+        doc="behavioural deposit segments (the settings behavioural.correlation, behavioural.description)"),
+    Sheet("behavioural_run_off", "segment_map", "behavioural.segments.run_off", (
+        _c("segment", S, required=True, doc="id of the segment"),
+        _c("scenario", S, required=True, doc="scenario name or type (idiosyncratic, market_wide)"),
+        _c("mean", F, required=True), _c("sd", F, required=True),
+        _c("days_min", I, "days.min", True, doc="shortest run length (days)"),
+        _c("days_max", I, "days.max", True, doc="longest run length (days)"),
+        _c("front_share", F), _c("start_max", I), _c("basis", S)),
+        doc="run-off distribution of a segment under a scenario"),
+    Sheet("behavioural_calibration", "segment_list", "behavioural.segments.calibration", (
+        _c("segment", S, required=True, doc="id of the segment"), _c("event", S, required=True),
+        _c("outflow", F, required=True, doc="fraction of base"), _c("days", I, required=True),
+        _c("base", S, required=True), _c("scenario", S, required=True, doc="scenario name or type compared with"),
+        _c("source", S, required=True), _c("date", D), _c("quote", S), _c("approximate", B)),
+        doc="public figures a segment's parameters are compared with"),
 )
 PLAN_SHEETS: tuple[Sheet, ...] = (
     Sheet("settings", "settings", "", (_c("name", S), _c("horizon_days", I), _c("opening_cash", F), _c("scenario", S),
@@ -370,6 +393,7 @@ def read_workbook(path: str | Path, kind: str) -> tuple[dict, dict]:
     specs = STRESS_SHEETS if kind == "stress" else PLAN_SHEETS
     by_id: dict[str, tuple[int, dict]] = {}
     scen_index: dict[str, int] = {}
+    seg_index: dict[str, tuple[int, dict]] = {}
     for sp in specs:
         if sp.mode == "settings":
             _fill_settings(r, sp)
@@ -389,6 +413,8 @@ def read_workbook(path: str | Path, kind: str) -> tuple[dict, dict]:
                     by_id[rec["id"]] = (len(lst) - 1, rec)
                 if sp.name == "scenarios" and "name" in rec:
                     scen_index[rec["name"]] = len(lst) - 1
+                if sp.name == "behavioural_segments" and "id" in rec:
+                    seg_index[rec["id"]] = (len(lst) - 1, rec)
         elif sp.mode == "child":
             for i, vals, cells in rows:
                 lid = _convert(vals.get("liability", ""), S, cells["liability"], "liability")
@@ -461,6 +487,8 @@ def read_workbook(path: str | Path, kind: str) -> tuple[dict, dict]:
                 r.prov[f"net_outflows[{n - 1}]"] = cells["net_outflow"]
             r.doc["net_outflows"] = vals_out
             r.prov["net_outflows"] = f"{sp.name}!A1"
+        elif sp.mode in ("segment_map", "segment_list"):
+            _fill_segment_rows(r, sp, rows, seg_index)
         elif sp.mode == "addons":
             for i, vals, cells in rows:
                 scen = _convert(vals.get("scenario", ""), S, cells["scenario"], "scenario")
@@ -469,6 +497,39 @@ def read_workbook(path: str | Path, kind: str) -> tuple[dict, dict]:
                     vals.get("addon"), F, cells["addon"], "addon")
                 r.prov[f"haircut_addons.{scen}.{key}"] = cells["addon"]
     return r.doc, r.prov
+
+
+def _fill_segment_rows(r: _Reader, sp: Sheet, rows: list, seg_index: dict) -> None:
+    """Rows of ``behavioural_run_off`` (segment_map: ``run_off[scenario]``, ``days_min`` and
+    ``days_max`` as the list ``days``) or ``behavioural_calibration`` (segment_list), attached
+    to the segment named in their ``segment`` column."""
+    leaf = sp.path.rsplit(".", 1)[-1]
+    for i, vals, cells in rows:
+        if "segment" not in vals:
+            raise InputError(cells["segment"], "segment is required")
+        sid = _convert(vals["segment"], S, cells["segment"], "segment")
+        if sid not in seg_index:
+            raise InputError(cells["segment"], f"segment {sid!r} is not an id of sheet behavioural_segments")
+        k, seg = seg_index[sid]
+        rest = {kk: vv for kk, vv in vals.items() if kk != "segment"}
+        if sp.mode == "segment_map":
+            if "scenario" not in vals:
+                raise InputError(cells["scenario"], "scenario is required")
+            key = _convert(vals["scenario"], S, cells["scenario"], "scenario")
+            for c in ("days_min", "days_max"):
+                if c not in vals:
+                    raise InputError(cells[c], f"{c} is required (the run length days: [days_min, days_max])")
+            base = f"behavioural.segments[{k}].{leaf}.{key}"
+            rec = _record({kk: vv for kk, vv in rest.items() if kk != "scenario"}, cells, sp, base, r.prov)
+            days = rec.pop("days", {})
+            rec["days"] = [days[x] for x in ("min", "max") if x in days]
+            r.prov[f"{base}.days"] = cells.get("days_min", f"{sp.name}!A{i}")
+            seg.setdefault(leaf, {})[key] = rec
+        else:
+            lst = seg.setdefault(leaf, [])
+            base = f"behavioural.segments[{k}].{leaf}[{len(lst)}]"
+            lst.append(_record(rest, cells, sp, base, r.prov))
+        r.prov[base] = f"{sp.name}!A{i}"
 
 
 def _locate(err: InputError, prov: dict) -> InputError:
@@ -581,6 +642,16 @@ def _frames(doc: dict, specs: tuple) -> dict:
                 for par in SCENARIO_PARAMS:
                     for k, v in (s.get(par) or {}).items():
                         rows.append([s["name"], par, k, v])
+        elif sp.mode in ("segment_map", "segment_list"):
+            leaf = sp.path.rsplit(".", 1)[-1]
+            for seg in (_get(doc, "behavioural.segments") or []):
+                if sp.mode == "segment_map":
+                    for key, ro in (seg.get(leaf) or {}).items():
+                        ro = {**ro, "days": {"min": ro["days"][0], "max": ro["days"][-1]}}
+                        rows.append([seg["id"], key] + [_cell_out(_get(ro, c.path), c.kind) for c in sp.cols[2:]])
+                else:
+                    for rec in (seg.get(leaf) or []):
+                        rows.append([seg["id"]] + [_cell_out(_get(rec, c.path), c.kind) for c in sp.cols[1:]])
         elif sp.mode == "series":
             rows = [[i + 1, v] for i, v in enumerate(doc.get("net_outflows", []))]
         elif sp.mode == "addons":
@@ -695,12 +766,14 @@ def write_report_workbook(rep, out: str | Path) -> Path:
     doc = rep.summary()
     rows = []
     for s in doc["scenarios"]:
-        row = {k: v for k, v in s.items() if not isinstance(v, (dict, list))}
+        row = {k: v for k, v in s.items() if not isinstance(v, (dict, list)) and k not in ("survival_percentiles", "monte_carlo")}
         for p, day in s["cfp_activation"].items():
             row[f"cfp_{p}_day"] = day
         for c, cr in s["currencies"].items():
             for k in ("survival_days", "censored", "stress_lcr"):
                 row[f"{c}_{k}"] = cr[k]
+        for k, v in (s.get("survival_percentiles") or {}).items():  # Monte Carlo (behavioural files)
+            row[f"survival_{k}"] = v
         rows.append(row)
     used: set = set()
     with pd.ExcelWriter(out, engine="openpyxl") as xw:

@@ -26,6 +26,7 @@ from liqstress.models.files import read_document, validation_error
 from liqstress.models.cbc_plan import AssetLine
 from liqstress.models.fx_model import FXSection, check_code, check_scenario_fx
 from liqstress.models.nsfr_model import NSFRSection
+from liqstress.stress.behavioural import Behavioural
 
 # --------------------------------------------------------------------------- vocabularies
 LEVELS = ("L1", "L2A", "L2B", "non_HQLA")
@@ -506,6 +507,7 @@ class StressFile(_Strict):
     fx: Optional[FXSection] = None
     nsfr: Optional[NSFRSection] = None
     description: str = ""
+    behavioural: Optional[Behavioural] = None  # deposit segments (liqstress.stress.behavioural)
 
     _c = field_validator("opening_cash", "minimum_operational_cash", "intraday_liquidity_requirement")(
         classmethod(lambda cls, v: _nonneg(v)))
@@ -590,6 +592,8 @@ class StressFile(_Strict):
             for k in sorted(kinds):
                 if k not in s.inflow_haircut:
                     raise ValueError(f"{where}.inflow_haircut: missing flow kind {k!r} present in flows")
+        if self.behavioural is not None:
+            self.behavioural.check(self)
         return self
 
     @model_validator(mode="after")

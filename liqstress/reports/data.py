@@ -110,6 +110,7 @@ class ScenarioData:
     sensitivities: list = field(default_factory=list)  # sensitivity.Sensitivity (empty: not run)
     fragility: list = field(default_factory=list)  # sensitivity.Fragility
     escalation: list = field(default_factory=list)  # cfp.escalation
+    mc: Optional[object] = None  # liqstress.stress.montecarlo.SurvivalDistribution (behavioural files)
     stress: Optional[StressFile] = None  # the file this scenario ran on: all currencies at its stressed FX rates
 
     @property
@@ -231,21 +232,32 @@ def overlay_check(sd: ScenarioAnalysis, by_name: dict) -> list[tuple]:
     return rows
 
 
-def work_units(stress: StressFile, reverse: bool = True, sensitivities: bool = True) -> int:
+def mc_batches(stress: StressFile, paths: int) -> int:
+    """Monte Carlo batches per scenario (one progress tick each; 0 without a behavioural section)."""
+    if stress.behavioural is None or paths <= 0:
+        return 0
+    from liqstress.stress.montecarlo import BATCH
+
+    return -(-int(paths) // BATCH)
+
+
+def work_units(stress: StressFile, reverse: bool = True, sensitivities: bool = True, paths: int = 0) -> int:
     """Rough number of progress ticks :func:`collect` reports (for a progress bar)."""
     from liqstress.stress.scenarios import resolve
 
     n = 0
     for sc in stress.scenarios:
-        n += 3 + (1 if reverse else 0)
+        n += 3 + (1 if reverse else 0) + mc_batches(stress, paths)
         if sensitivities:
             n += 2 * len(factors(stress, resolve(stress, sc.name))) + 4
     return n
 
 
 def collect(stress: StressFile, method: str = "bisection", reverse: bool = True, sensitivities: bool = True,
-            progress=None) -> ReportData:
-    """Analyse every scenario.  ``progress``: optional callable ticked once per unit of work."""
+            progress=None, paths: int = 10_000, seed: int = 0) -> ReportData:
+    """Analyse every scenario.  ``progress``: optional callable ticked once per unit of work.
+    ``paths``/``seed``: Monte Carlo survival distribution per scenario (files with a
+    ``behavioural`` section; ``paths=0`` skips it)."""
     tick = progress or (lambda: None)
     analyses = {}
     for sc in stress.scenarios:
@@ -282,6 +294,12 @@ def collect(stress: StressFile, method: str = "bisection", reverse: bool = True,
             sd.fragility = headroom_fragility(agg, sa.res, sd.sensitivities, sa.horizon, sa.internal_minimum,
                                               method=method)
             tick()
+        if stress.behavioural is not None and paths > 0:
+            from liqstress.stress.montecarlo import run as run_mc
+
+            # on the file the scenario ran on (all currencies at its stressed rates), with the
+            # scenario's CBC plan without actions (survival floor and encumbrance included)
+            sd.mc = run_mc(agg, sa.res, sa.proj, sa.plan, paths=paths, seed=seed, progress=tick)
         out.append(sd)
     checks = [(sa.res.name, overlay_check(sa, analyses)) for sa in analyses.values() if sa.res.type == "combined"]
     bdrv = driver(base, bind)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from liqstress.models.stress_file import PHASE_LABEL, PHASES, StressFile, load_stress
-from liqstress.reports import charts, interop_sections, story
+from liqstress.reports import behavioural, charts, interop_sections, story
 from liqstress.stress import almm
 from liqstress.reports.checklist import Check, evaluate
 from liqstress.reports.data import ReportData, ScenarioData, collect
@@ -327,9 +327,9 @@ def scenario_section(sd: ScenarioData, d: ReportData, f: Fmt, figs: dict[str, st
           story.floor_bullet(sd, st, f),
           f"- Binding constraint in {name}: {sd.binding_constraint}",
           story.cliff_bullet(sd, f),
-          f"- Confidence for {name}: deterministic given the file's assumptions; the horizon is the exact LP optimum, "
-          f"and how far it moves with each assumption is in the sensitivity table below ({conf}).", ""]
+          behavioural.confidence_bullet(sd, f, name, conf), ""]
     L += [f"Lines of defence in {name}: " + " ".join(sd.lines_of_defence), ""]
+    L += behavioural.mc_lines(sd, f, st.unit)
     L += [f"![Cumulative net cash position — {name}]({figs['cash']})", "",
           f"Full daily series of {name} (all {f.n(H, 'i')} days): [{figs['csv']}]({figs['csv']}).", ""]
     L += story.sensitivity_section(sd, f, st.unit, figs.get("tornado"))
@@ -516,7 +516,8 @@ def document(d: ReportData, figs: dict[str, dict[str, str]], checks: list[Check]
               "discount / haircut add-ons are multiplied by m (capped at 100%). Each daily net outflow is non-decreasing "
               "and each asset's cash per unit non-increasing in m, so the horizon is non-increasing in m and bisection "
               "on m is exact up to its tolerance.", "",
-              _table(["Scenario", "Internal min (d)", "Multiplier m*", "Horizon at m* (d)", "LP solves"], rows), ""]
+              _table(["Scenario", "Internal min (d)", "Multiplier m*", "Horizon at m* (d)", "Horizon solves"], rows), ""]
+    L += behavioural.model_section(d, f)
     if st.historical_events:
         rows = [[e.name, f.n(e.year, "i"), f.p((e.deposit_outflow_pct or float('nan')) / 100, "i", 0) if e.deposit_outflow_pct is not None else "—",
                  f.n(e.days, "i") if e.days else "—", e.wholesale_access or "—", e.note or "—", e.source or "—"]
@@ -610,6 +611,7 @@ class ReportOutput:
         for sd in d.scenarios:
             row = scenario_json(sd, sd.stress or st)
             row["currencies"] = _currencies_json(d, sd)
+            row.update(behavioural.mc_json(sd))
             sc.append(row)
         return {
             "stress": st.name, "unit": st.unit, "base_lcr": d.base_lcr.lcr,
@@ -658,17 +660,20 @@ def summary_table(d: ReportData) -> "list[dict]":
 
 
 def write_report(source: Any, out_md: str | Path, method: str = "bisection", reverse: bool = True,
-                 sensitivities: bool = True, progress=None) -> ReportOutput:
+                 sensitivities: bool = True, progress=None, paths: int = 10_000, seed: int = 0) -> ReportOutput:
     """Analyse every scenario of a stress file and write OUT.md, OUT.html, PNG figures and CSVs
     (``OUT_<scenario>_daily.csv``, ``OUT_<scenario>_sensitivities.csv``, ``OUT_summary.csv``).
-    ``progress``: optional callable ticked once per unit of work (see ``data.work_units``)."""
+    ``progress``: optional callable ticked once per unit of work (see ``data.work_units``).
+    ``paths``/``seed``: Monte Carlo survival distribution of files with a behavioural section
+    (``paths=0`` skips it)."""
     import markdown as md_lib
     import pandas as pd
 
     stress = load_stress(source)
     out_md = Path(out_md)
     out_md.parent.mkdir(parents=True, exist_ok=True)
-    d = collect(stress, method=method, reverse=reverse, sensitivities=sensitivities, progress=progress)
+    d = collect(stress, method=method, reverse=reverse, sensitivities=sensitivities, progress=progress,
+                paths=paths, seed=seed)
     stem = out_md.stem
     figs: dict[str, dict[str, str]] = {}
     files = []

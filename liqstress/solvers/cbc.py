@@ -202,9 +202,12 @@ def _highs_name() -> str:
 
 
 # ---------------------------------------------------------------------- public API
+FORMULATIONS = ("reduced", "full")
+
+
 def solve_plan(plan: CBCPlan, method: str = "bisection", *, backend: str = "highspy",
                time_limit: float | None = None, warm_start: bool = True,
-               lp_algorithm: str = "auto") -> CBCResult:
+               lp_algorithm: str = "auto", formulation: str = "reduced") -> CBCResult:
     """Exact maximal survival horizon, then maximal remaining CBC at that horizon.
 
     ``method``: ``"bisection"`` (b: bisection over LP feasibility, default — faster, see
@@ -215,21 +218,40 @@ def solve_plan(plan: CBCPlan, method: str = "bisection", *, backend: str = "high
     horizon (its plan obeys every LP constraint, so that horizon is certified feasible; the
     answer is the same, only fewer LPs are solved).  ``lp_algorithm``: ``"auto"`` (primal
     simplex; interior point for large plans with term repos), ``"simplex"`` or ``"ipm"``
-    (see ``cbc_lp.choose_algorithm``).  Raises :class:`~liqstress.errors.SolverFailure` on any
-    non-optimal solver status.
+    (see ``cbc_lp.choose_algorithm``).  ``formulation`` (bisection with highspy only):
+    ``"reduced"`` (default: closed-form horizon bracket and the reduced LPs of
+    ``cbc_reduced``; same optimal values) or ``"full"`` (every LP on the full daily model, the
+    method before the reduction; kept for benchmarks and cross-checks).  Raises
+    :class:`~liqstress.errors.SolverFailure` on any non-optimal solver status.
     """
     if method not in METHODS:
         raise InputError("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
+    if formulation not in FORMULATIONS:
+        raise InputError("formulation", f"must be one of {', '.join(FORMULATIONS)}, got {formulation!r}")
     t0 = time.perf_counter()
     c = compile_plan(plan)
     if backend == "highspy":
         from liqstress.solvers.cbc_lp import solve_lexicographic
 
         lower = 0
-        if method == "bisection" and warm_start:
-            lower = waterfall_plan(c)[0]  # a feasible plan certifies its horizon
-        out = solve_lexicographic(c, method=method, time_limit=time_limit, known_feasible=lower,
-                                  algorithm=lp_algorithm)
+        if method == "bisection" and formulation == "reduced":
+            from liqstress.solvers.cbc_reduced import solve_reduced
+
+            bracket: dict = {}
+
+            def wf_horizon() -> int:  # only when the closed forms leave a gap
+                bracket["T"] = waterfall_plan(c)[0]
+                return bracket["T"]
+
+            out = solve_reduced(c, time_limit=time_limit, algorithm=lp_algorithm,
+                                lower_bound=wf_horizon if warm_start else None)
+            lower = bracket.get("T")
+        else:
+            if method == "bisection" and warm_start:
+                lower = waterfall_plan(c)[0]  # a feasible plan certifies its horizon
+            out = solve_lexicographic(c, method=method, time_limit=time_limit, known_feasible=lower,
+                                      algorithm=lp_algorithm)
+            out["info"]["formulation"] = "full"
         out["info"]["waterfall_bracket"] = lower
         solver = _highs_name()
     elif backend == "pyomo":
@@ -252,4 +274,4 @@ def waterfall(plan: CBCPlan) -> CBCResult:
                    method="waterfall", info={})
 
 
-__all__ = ["CBCResult", "METHODS", "flows", "solve_plan", "survival_text", "waterfall"]
+__all__ = ["CBCResult", "FORMULATIONS", "METHODS", "flows", "solve_plan", "survival_text", "waterfall"]

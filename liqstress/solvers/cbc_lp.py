@@ -271,7 +271,7 @@ class HighsLP:
         self.data = data
         lay = data.lay
         A = data.A
-        ncol, nrow = lay.ncol, A.shape[0]
+        ncol, nrow = A.shape[1], A.shape[0]
         col_lo, col_hi = data.col_lo.copy(), data.col_hi.copy()
         cost = np.zeros(ncol)
         self.nz = 0
@@ -385,12 +385,15 @@ def _survival_lower(lay: Layout, T: int) -> np.ndarray:
 
 
 def horizon_bisection(c: Compiled, data: LPData, time_limit: float | None = None,
-                      known_feasible: int = 0, algorithm: str = "auto") -> tuple[int, HighsLP, dict]:
+                      known_feasible: int = 0, algorithm: str = "auto",
+                      known_bound: int | None = None) -> tuple[int, HighsLP, dict]:
     """(b) Largest T with the LP ``B_t >= 0, t <= T`` feasible.  Feasibility is monotone in T
     (a plan feasible for T is feasible for every T' <= T), so a bracketing search is exact.
     ``known_feasible``: a horizon already certified by a feasible plan (the waterfall's, which
-    obeys every LP constraint).  Search: test ``lo + 1`` first (the LP often equals the
-    waterfall: one LP proves it), then gallop upwards (steps 2, 4, 8, ...) and bisect."""
+    obeys every LP constraint); ``known_bound``: a proven upper bound on the horizon
+    (``cbc_asap.upper_bound``), so ``known_bound + 1`` is infeasible without an LP.
+    Search: test ``lo + 1`` first (the LP often equals the waterfall: one LP proves it), then
+    gallop upwards (steps 2, 4, 8, ...) and bisect."""
     lp = HighsLP(data, time_limit=time_limit, algorithm=algorithm)
     H = c.H
     log: list = []
@@ -406,14 +409,18 @@ def horizon_bisection(c: Compiled, data: LPData, time_limit: float | None = None
 
     lo = max(0, min(int(known_feasible), H))
     hi = H + 1  # smallest horizon known infeasible (H + 1: none known)
+    if known_bound is not None and known_bound < H:
+        hi = max(lo + 1, int(known_bound) + 1)
     step = 1
-    while lo < H and hi == H + 1:
-        probe = min(lo + step, H)
+    galloping = True
+    while galloping and lo < H and hi - lo > 1:
+        probe = min(lo + step, H, hi - 1)
         if feasible(probe):
             lo = probe
             step *= 2
         else:
             hi = probe
+            galloping = False
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if feasible(mid):
