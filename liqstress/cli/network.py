@@ -16,16 +16,25 @@ network_app = typer.Typer(
 )
 
 
-def _write(system, out: str) -> None:
-    from liqstress.networks.io import save_system, write_neva_csv
+def _write(system, out: str, fmt: str = "auto") -> None:
+    from liqstress.networks.columnar import split_pair, write_parquet
+    from liqstress.networks.io import save_system, write_neva_csv, write_neva_json
 
     text = str(out)
-    if ":" in text and text.lower().endswith(".csv"):
-        bs, ex = text.rsplit(":", 1)
-        write_neva_csv(system, bs, ex)
+    if fmt not in ("auto", "spec", "neva"):
+        raise InputError("--format", f"must be auto, spec or neva, got {fmt!r}")
+    pair = split_pair(text)
+    if pair is not None:
+        kind, bs, ex = pair
+        (write_neva_csv if kind == "csv" else write_parquet)(system, bs, ex)
         return
     if not text.lower().endswith((".yaml", ".yml", ".json")):
-        raise InputError("--output", f"suffix must be .yaml, .yml or .json (or BALANCE.csv:EXPOSURES.csv), got {text!r}")
+        raise InputError("--output", f"suffix must be .yaml, .yml or .json (or BALANCE.csv:EXPOSURES.csv, BALANCE.parquet:EXPOSURES.parquet), got {text!r}")
+    if fmt == "neva" or (fmt == "auto" and text.lower().endswith(".neva.json")):
+        if not text.lower().endswith(".json"):
+            raise InputError("--output", f"neva's format is JSON: the suffix must be .json, got {text!r}")
+        write_neva_json(system, text)
+        return
     save_system(system, text)
 
 
@@ -34,7 +43,7 @@ def generate_cmd(
     banks: int = typer.Option(..., "--banks", "-n", help="Number of banks (>= 2)."),
     mean_degree: float = typer.Option(10.0, "--mean-degree", "-d", help="Mean out-degree = edges / banks."),
     seed: int = typer.Option(0, "--seed", "-s", help="Random seed (reproducible output)."),
-    output: str = typer.Option(..., "--output", "-o", help="System file (.yaml/.yml/.json) or BALANCE.csv:EXPOSURES.csv."),
+    output: str = typer.Option(..., "--output", "-o", help="System file (.yaml/.yml/.json), neva JSON (*.neva.json), CSV or Parquet pair A:B."),
     impact: float = typer.Option(0.05, "--impact", help="Price drop if the whole illiquid stock were sold: f(S) = 1 - impact."),
     inverse_demand: str = typer.Option("linear", "--inverse-demand", help="linear | exponential (valid for Assumption 4.1 on the generated S)."),
     core_frac: float = typer.Option(0.1, "--core-frac", help="core-periphery: share of banks in the core."),
@@ -104,14 +113,15 @@ def stats_cmd(
 
 
 def convert_cmd(
-    source: str = typer.Argument(..., help="System file or neva pair BALANCE.csv:EXPOSURES.csv."),
-    output: str = typer.Option(..., "--output", "-o", help="System file (.yaml/.yml/.json) or BALANCE.csv:EXPOSURES.csv."),
+    source: str = typer.Argument(..., help="System file, neva JSON, BALANCE.csv:EXPOSURES.csv or BALANCE.parquet:EXPOSURES.parquet."),
+    output: str = typer.Option(..., "--output", "-o", help="System file (.yaml/.yml/.json), neva JSON (.neva.json or --format neva), CSV or Parquet pair."),
+    fmt: str = typer.Option("auto", "--format", help="JSON output: spec (system file) | neva (neva's input) | auto (neva for *.neva.json)."),
 ) -> None:
-    """Convert between system files (SPEC Part C) and neva-style CSV pairs."""
+    """Convert between system files (SPEC Part C), neva JSON, neva-style CSV pairs and Parquet pairs."""
     from liqstress.networks.io import load_any
 
     sysm = load_any(source)
-    _write(sysm, output)
+    _write(sysm, output, fmt)
     typer.echo(f"wrote {output}: {sysm.n} banks")
 
 

@@ -74,18 +74,10 @@ class BankSpec(_Strict):
             raise ValueError("must be a non-empty string")
         return str(v)
 
-    @field_validator("liquid", "liabilities")
+    @field_validator("liquid", "illiquid", "liabilities")
     @classmethod
     def _nonneg(cls, v: float) -> float:
-        return _finite_nonneg(v)
-
-    @field_validator("illiquid")
-    @classmethod
-    def _pos(cls, v: float) -> float:
-        _finite_nonneg(v)
-        if v <= 0:
-            raise ValueError(f"must be > 0 (s_i > 0, SPEC A.1), got {v}")
-        return v
+        return _finite_nonneg(v)  # illiquid = 0 is allowed: such a bank sells nothing (ell_i = 0)
 
 
 class ExposureSpec(_Strict):
@@ -166,9 +158,6 @@ class System:
             neg = arr < 0
             if neg.any():
                 raise InputError(f"banks[{int(neg.argmax())}].{fname}", f"must be >= 0 (got {arr[neg.argmax()]})")
-        if (s <= 0).any():
-            k = int((s <= 0).argmax())
-            raise InputError(f"banks[{k}].illiquid", f"must be > 0 (s_i > 0, SPEC A.1), got {s[k]}")
         if not (math.isfinite(alpha) and 0.0 <= alpha <= 1.0):
             raise InputError("alpha", f"must be in [0, 1], got {alpha}")
         if names is None:
@@ -333,8 +322,6 @@ def _fast_from_doc(doc: Any) -> System:
     if len(index) != len(names):
         raise _Fallback
     c, s, L = _numbers(banks, "liquid"), _numbers(banks, "illiquid"), _numbers(banks, "liabilities")
-    if (s <= 0).any():
-        raise _Fallback
     alpha = doc.get("alpha", 0.0)
     if type(alpha) not in (int, float) or not (math.isfinite(alpha) and 0.0 <= alpha <= 1.0):
         raise _Fallback
@@ -419,5 +406,20 @@ def _validated_from_dict(doc: Any) -> System:
 
 
 def load_system(path: str | Path) -> System:
-    """Read a YAML or JSON system file; InputError on any problem (never a traceback)."""
-    return system_from_dict(read_document(path, field="SYSTEM"))
+    """Read a system; InputError on any problem (never a traceback).
+
+    ``path`` is a YAML or JSON system file (SPEC Part C), a neva JSON file (a list of banks),
+    a neva-style CSV pair ``BALANCE.csv:EXPOSURES.csv`` or a Parquet pair
+    ``BALANCE.parquet:EXPOSURES.parquet`` (see :mod:`liqstress.networks.columnar`).
+    """
+    text = str(path)
+    if text.lower().endswith((".csv", ".parquet", ".pq")):
+        from liqstress.networks.columnar import load_columnar
+
+        return load_columnar(text)
+    doc = read_document(path, field="SYSTEM")
+    if isinstance(doc, list):
+        from liqstress.networks.io import system_from_neva_json
+
+        return system_from_neva_json(doc)
+    return system_from_dict(doc)

@@ -85,18 +85,6 @@ def from_networkx(G: nx.DiGraph, inverse_demand: InverseDemand | dict | None = N
 
 
 # ----------------------------------------------------------------------------- neva CSV
-def _num(text: str, where: str) -> float:
-    try:
-        v = float(text)
-    except (TypeError, ValueError):
-        raise InputError(where, f"expected a number, got {text!r}") from None
-    if not math.isfinite(v):
-        raise InputError(where, "must be a finite number (no NaN or inf)")
-    if v < 0:
-        raise InputError(where, f"must be >= 0, got {v}")
-    return v
-
-
 def read_neva_csv(
     balance_sheets: str | Path,
     exposures: str | Path,
@@ -104,98 +92,25 @@ def read_neva_csv(
     liquid_share: float = 0.1,
     impact: float = 0.05,
 ) -> System:
-    """System from a neva-style CSV pair (see module doc).
+    """System from a neva-style CSV pair (see module doc; parsed by pyarrow, see
+    :mod:`liqstress.networks.columnar`).
 
     ``inverse_demand`` defaults to a linear f with ``f(S) = 1 - impact`` (valid for
     Assumption 4.1 when impact < 0.5).
     """
-    bs_path, ex_path = Path(balance_sheets), Path(exposures)
-    for p in (bs_path, ex_path):
-        if not p.exists():
-            raise InputError("file", f"not found: {p}")
-    with bs_path.open(newline="") as fh:
-        rows = [r for r in csv.reader(fh) if r and any(x.strip() for x in r)]
-    if not rows:
-        raise InputError(bs_path.name, "empty balance-sheet file")
-    header = [h.strip() for h in rows[0]]
-    for need in ("bank_name", "external_asset", "external_liabilities"):
-        if need not in header:
-            raise InputError(f"{bs_path.name}.header", f"missing column {need!r} (neva format: bank_name, external_asset, external_liabilities)")
-    col = {h: k for k, h in enumerate(header)}
-    has_split = "liquid" in col and "illiquid" in col
-    if not 0 <= liquid_share < 1:
-        raise InputError("liquid_share", f"must be in [0, 1), got {liquid_share}")
-    names, c, s, b = [], [], [], []
-    for ln, r in enumerate(rows[1:], start=2):
-        if len(r) < len(header):
-            raise InputError(f"{bs_path.name}:{ln}", f"expected {len(header)} fields, got {len(r)}")
-        nm = r[col["bank_name"]].strip()
-        names.append(nm)
-        ext = _num(r[col["external_asset"]], f"{bs_path.name}:{ln}.external_asset")
-        b.append(_num(r[col["external_liabilities"]], f"{bs_path.name}:{ln}.external_liabilities"))
-        if has_split:
-            ci = _num(r[col["liquid"]], f"{bs_path.name}:{ln}.liquid")
-            si = _num(r[col["illiquid"]], f"{bs_path.name}:{ln}.illiquid")
-            if abs(ci + si - ext) > 1e-9 * max(ext, 1.0):
-                raise InputError(f"{bs_path.name}:{ln}", f"liquid + illiquid = {ci + si:.10g} must equal external_asset = {ext:.10g}")
-        else:
-            ci, si = liquid_share * ext, (1 - liquid_share) * ext
-        c.append(ci)
-        s.append(si)
-    n = len(names)
-    index: dict[str, int] = {}
-    for k, nm in enumerate(names):
-        if nm in index:
-            raise InputError(f"{bs_path.name}:{k + 2}.bank_name", f"duplicate bank name {nm!r}")
-        index[nm] = k
-    with ex_path.open(newline="") as fh:
-        erows = [r for r in csv.reader(fh) if r and any(x.strip() for x in r)]
-    debt: dict[tuple[int, int], float] = {}
-    if erows and erows[0] and erows[0][0].strip() == "lender":
-        head = [h.strip() for h in erows[0]]
-        if head[:3] != ["lender", "borrower", "amount"]:
-            raise InputError(f"{ex_path.name}.header", "edge list header must be lender,borrower,amount")
-        for ln, r in enumerate(erows[1:], start=2):
-            if len(r) < 3:
-                raise InputError(f"{ex_path.name}:{ln}", "expected lender,borrower,amount")
-            lender, borrower = r[0].strip(), r[1].strip()
-            for role, nm in (("lender", lender), ("borrower", borrower)):
-                if nm not in index:
-                    raise InputError(f"{ex_path.name}:{ln}.{role}", f"unknown bank name {nm!r}")
-            if lender == borrower:
-                raise InputError(f"{ex_path.name}:{ln}", f"self-loop: bank {lender!r} cannot owe itself (L_ii = 0)")
-            debt[(index[borrower], index[lender])] = _num(r[2], f"{ex_path.name}:{ln}.amount")  # last wins
-    else:
-        if len(erows) != n:
-            raise InputError(ex_path.name, f"exposure matrix has {len(erows)} rows, expected {n} (one per bank)")
-        for l_idx, r in enumerate(erows):
-            if len(r) != n:
-                raise InputError(f"{ex_path.name}:{l_idx + 1}", f"expected {n} columns, got {len(r)}")
-            for b_idx, x in enumerate(r):
-                v = _num(x, f"{ex_path.name}:{l_idx + 1}.col{b_idx + 1}")
-                if v > 0:
-                    if l_idx == b_idx:
-                        raise InputError(f"{ex_path.name}:{l_idx + 1}", f"diagonal entry for {names[l_idx]!r} must be 0 (L_ii = 0)")
-                    debt[(b_idx, l_idx)] = v
-    Lm = None
-    if debt:
-        keys = np.array(list(debt.keys()))
-        Lm = sp.coo_matrix((list(debt.values()), (keys[:, 0], keys[:, 1])), shape=(n, n)).tocsr()
-    if inverse_demand is None:
-        from liqstress.networks.generators import inverse_demand_for
+    from liqstress.networks.columnar import load_pair
 
-        S = float(np.sum(s))
-        if S <= 0:
-            raise InputError("illiquid", "total illiquid holdings must be > 0")
-        f = inverse_demand_for(S, impact, "linear")
-    else:
-        f = from_dict(inverse_demand) if isinstance(inverse_demand, dict) else inverse_demand
-    return System.from_arrays(c, s, b, f, alpha=0.0, names=names, Lmat=Lm)
+    return load_pair(balance_sheets, exposures, "csv", inverse_demand=inverse_demand, liquid_share=liquid_share, impact=impact)
 
 
 def write_neva_csv(system: System, balance_sheets: str | Path, exposures: str | Path, matrix: bool = False) -> None:
     """Write a neva-style CSV pair (edge list by default, the n x n lender x borrower matrix
     with ``matrix=True``); the extra columns liquid, illiquid keep the split exact."""
+    if not matrix:
+        from liqstress.networks.columnar import write_csv_pair
+
+        write_csv_pair(system, balance_sheets, exposures)
+        return
     with Path(balance_sheets).open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["bank_name", "external_asset", "external_liabilities", "liquid", "illiquid"])
@@ -205,25 +120,160 @@ def write_neva_csv(system: System, balance_sheets: str | Path, exposures: str | 
     Lm = system.Lmat if system.Lmat is not None else sp.csr_matrix((n, n))
     with Path(exposures).open("w", newline="") as fh:
         w = csv.writer(fh)
-        if matrix:
-            D = Lm.T.toarray()  # lender x borrower
-            for row in D:
-                w.writerow([repr(float(v)) if v else "0" for v in row])
+        D = Lm.T.toarray()  # lender x borrower
+        for row in D:
+            w.writerow([repr(float(v)) if v else "0" for v in row])
+
+
+# ----------------------------------------------------------------------------- neva JSON
+def system_from_neva_json(
+    doc: Any,
+    inverse_demand: InverseDemand | dict | None = None,
+    liquid_share: float = 0.1,
+    impact: float = 0.05,
+) -> System:
+    """System from neva's JSON input (``neva.parse_json``): a list of banks
+
+        {"name": "A", "extasset": 1.0, "extliab": 0.0, "ibasset": {"B": 1.0}, "ibliabtot": 0.0}
+
+    ``ibasset`` maps each borrower to the face value lent to it (optional), ``ibliabtot`` is
+    the bank's total interbank liabilities and must equal what the other banks lent it
+    (optional: computed when absent).  liqstress also reads and writes ``liquid`` and
+    ``illiquid`` (the exact split of ``extasset``; neva ignores them); without them the
+    split is ``liquid_share``.  The inverse demand is ``inverse_demand`` or the default
+    linear f with ``f(S) = 1 - impact``.
+    """
+    if not isinstance(doc, list):
+        raise InputError("SYSTEM", "neva JSON must be a list of banks")
+    if not doc:
+        raise InputError("SYSTEM", "neva JSON has no banks")
+    if not 0 <= liquid_share < 1:
+        raise InputError("liquid_share", f"must be in [0, 1), got {liquid_share}")
+    names: list[str] = []
+    index: dict[str, int] = {}
+    c, s, b, ibtot = [], [], [], []
+    allowed = {"name", "extasset", "extliab", "ibasset", "ibliabtot", "liquid", "illiquid"}
+    for k, bank in enumerate(doc):
+        where = f"[{k}]"
+        if not isinstance(bank, dict):
+            raise InputError(where, "each bank must be a mapping with name, extasset, extliab (ibasset, ibliabtot)")
+        extra = sorted(set(bank) - allowed)
+        if extra:
+            raise InputError(f"{where}.{extra[0]}", "unknown field (neva banks have name, extasset, extliab, ibasset, ibliabtot)")
+        for need in ("name", "extasset", "extliab"):
+            if need not in bank:
+                raise InputError(f"{where}.{need}", "is required")
+        nm = bank["name"]
+        if not isinstance(nm, (str, int)) or isinstance(nm, bool) or str(nm).strip() == "":
+            raise InputError(f"{where}.name", "must be a non-empty string")
+        nm = str(nm)
+        if nm in index:
+            raise InputError(f"{where}.name", f"duplicate bank name {nm!r}")
+        index[nm] = k
+        names.append(nm)
+        ext = _json_num(bank["extasset"], f"{where}.extasset")
+        b.append(_json_num(bank["extliab"], f"{where}.extliab"))
+        if "liquid" in bank or "illiquid" in bank:
+            ci = _json_num(bank.get("liquid"), f"{where}.liquid")
+            si = _json_num(bank.get("illiquid"), f"{where}.illiquid")
+            if abs(ci + si - ext) > 1e-9 * max(ext, 1.0):
+                raise InputError(where, f"liquid + illiquid = {ci + si:.10g} must equal extasset = {ext:.10g}")
         else:
-            w.writerow(["lender", "borrower", "amount"])
-            coo = Lm.tocoo()
-            for i, j, a in zip(coo.row, coo.col, coo.data):
-                w.writerow([system.names[j], system.names[i], repr(float(a))])
+            ci, si = liquid_share * ext, (1 - liquid_share) * ext
+        c.append(ci)
+        s.append(si)
+        ibtot.append(None if bank.get("ibliabtot") is None else _json_num(bank["ibliabtot"], f"{where}.ibliabtot"))
+    rows, cols, vals = [], [], []
+    for k, bank in enumerate(doc):
+        ib = bank.get("ibasset") or {}
+        if not isinstance(ib, dict):
+            raise InputError(f"[{k}].ibasset", "must map borrower names to amounts")
+        for borrower, amount in ib.items():
+            where = f"[{k}].ibasset.{borrower}"
+            if str(borrower) not in index:
+                raise InputError(where, f"unknown bank name {borrower!r}")
+            j = index[str(borrower)]
+            if j == k:
+                raise InputError(where, f"self-loop: bank {names[k]!r} cannot owe itself (L_ii = 0)")
+            v = _json_num(amount, where)
+            if v > 0:
+                rows.append(j)  # the borrower owes the lender k
+                cols.append(k)
+                vals.append(v)
+    n = len(names)
+    Lm = sp.coo_matrix((vals, (rows, cols)), shape=(n, n)).tocsr()
+    owed = np.asarray(Lm.sum(axis=1)).ravel()
+    for k, tot in enumerate(ibtot):
+        if tot is not None and abs(tot - owed[k]) > 1e-9 * max(tot, owed[k], 1.0):
+            raise InputError(f"[{k}].ibliabtot", f"is {tot:.10g} but the other banks lent {names[k]!r} {owed[k]:.10g} in total")
+    if inverse_demand is None:
+        from liqstress.networks.generators import inverse_demand_for
+
+        f = inverse_demand_for(float(np.sum(s)), impact, "linear")
+    else:
+        f = from_dict(inverse_demand) if isinstance(inverse_demand, dict) else inverse_demand
+    return System.from_arrays(c, s, b, f, alpha=0.0, names=names, Lmat=Lm if Lm.nnz else None)
+
+
+def _json_num(v: Any, where: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise InputError(where, f"expected a number, got {v!r}")
+    x = float(v)
+    if not math.isfinite(x):
+        raise InputError(where, "must be a finite number (no NaN or inf)")
+    if x < 0:
+        raise InputError(where, f"must be >= 0, got {x}")
+    return x
+
+
+def neva_json_doc(system: System) -> list[dict]:
+    """neva's JSON input for a system (plus liquid / illiquid, which neva ignores)."""
+    n = system.n
+    Lm = system.Lmat if system.Lmat is not None else sp.csr_matrix((n, n))
+    lent = Lm.T.tocsr()  # lender x borrower
+    owed = np.asarray(Lm.sum(axis=1)).ravel()
+    out = []
+    for k, nm in enumerate(system.names):
+        row = lent.getrow(k)
+        bank = {"name": nm, "extasset": float(system.c[k] + system.s[k]), "extliab": float(system.L[k]),
+                "ibasset": {system.names[j]: float(a) for j, a in zip(row.indices, row.data)},
+                "ibliabtot": float(owed[k]), "liquid": float(system.c[k]), "illiquid": float(system.s[k])}
+        out.append(bank)
+    return out
+
+
+def read_neva_json(path: str | Path, **kw: Any) -> System:
+    """System from a neva JSON file (see :func:`system_from_neva_json`)."""
+    from liqstress.models.files import read_document
+
+    return system_from_neva_json(read_document(path, field="SYSTEM"), **kw)
+
+
+def write_neva_json(system: System, path: str | Path) -> None:
+    """Write neva's JSON input format (readable by ``neva.parse_json``)."""
+    import json
+
+    Path(path).write_text(json.dumps(neva_json_doc(system), indent=1))
 
 
 def load_any(spec: str | Path, **kw: Any) -> System:
-    """A system file (YAML/JSON) or ``BALANCE.csv:EXPOSURES.csv`` (neva-style pair)."""
+    """Any system input :func:`liqstress.models.system.load_system` reads (system file, neva
+    JSON, CSV or Parquet pair); keyword options go to the neva / table readers."""
+    if not kw:
+        return load_system(spec)
     text = str(spec)
-    if ":" in text and text.lower().endswith(".csv"):
-        bs, ex = text.rsplit(":", 1)
-        return read_neva_csv(bs, ex, **kw)
-    if text.lower().endswith(".csv"):
-        raise InputError("SYSTEM", "a neva CSV input is a pair BALANCE_SHEETS.csv:EXPOSURES.csv")
+    from liqstress.networks.columnar import split_pair
+
+    pair = split_pair(text)
+    if pair is not None:
+        from liqstress.networks.columnar import load_pair
+
+        return load_pair(pair[1], pair[2], pair[0], **kw)
+    from liqstress.models.files import read_document
+
+    doc = read_document(text, field="SYSTEM")
+    if isinstance(doc, list):
+        return system_from_neva_json(doc, **kw)
     return load_system(text)
 
 
