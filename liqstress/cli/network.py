@@ -11,7 +11,7 @@ from liqstress.errors import InputError
 
 network_app = typer.Typer(
     name="network",
-    help="Interbank liability networks: generate random systems, statistics, format conversion.",
+    help="Interbank liability networks: generate, statistics, conversion, DebtRank, cascades, ex-ante valuation, reconstruction.",
     no_args_is_help=True,
 )
 
@@ -125,8 +125,167 @@ def convert_cmd(
     typer.echo(f"wrote {output}: {sysm.n} banks")
 
 
+# ----------------------------------------------------------------------------- contagion measures
+def _parse_shock(text: str) -> dict[str, float]:
+    """``A=1,B=0.5`` (a bare name means psi = 1) -> {name: psi}."""
+    out: dict[str, float] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, sep, val = part.partition("=")
+        name = name.strip()
+        if not name:
+            raise InputError("--shock", f"expected NAME=psi, got {part!r}")
+        if not sep:
+            out[name] = 1.0
+            continue
+        try:
+            out[name] = float(val)
+        except ValueError:
+            raise InputError("--shock", f"psi of {name!r} must be a number, got {val!r}") from None
+    if not out:
+        raise InputError("--shock", "at least one NAME=psi is required")
+    return out
+
+
+def _bank_values(sysm, spec: str | None, option: str):
+    """A per-bank vector from a YAML/JSON mapping {bank name: value} (every bank)."""
+    if spec is None:
+        return None
+    from liqstress.models.files import read_document
+
+    doc = read_document(spec, field=option)
+    if not isinstance(doc, dict):
+        raise InputError(option, "must be a mapping {bank name: value}")
+    import numpy as np
+
+    vals = np.full(sysm.n, np.nan)
+    for name, v in doc.items():
+        k = sysm.index(str(name))
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise InputError(f"{option}.{name}", f"expected a number, got {v!r}")
+        vals[k] = float(v)
+    missing = np.flatnonzero(np.isnan(vals))
+    if missing.size:
+        raise InputError(option, f"no value for bank {sysm.names[missing[0]]!r} (one value per bank)")
+    return vals
+
+
+def _scenarios(spec: str) -> dict[str, dict[str, float]]:
+    from liqstress.models.files import read_document
+
+    doc = read_document(spec, field="--scenarios")
+    if not isinstance(doc, dict) or not doc:
+        raise InputError("--scenarios", "must be a non-empty mapping {scenario: {bank: psi}}")
+    out = {}
+    for name, shock in doc.items():
+        if not isinstance(shock, dict) or not shock:
+            raise InputError(f"--scenarios.{name}", "must be a non-empty mapping {bank: psi}")
+        out[str(name)] = shock
+    return out
+
+
+def debtrank_cmd(
+    system: str = typer.Argument(..., help="System file, neva JSON, or a CSV / Parquet pair BALANCE:EXPOSURES."),
+    shock: str = typer.Option(None, "--shock", help="Initial relative equity losses NAME=psi[,NAME=psi...] (psi in (0, 1]; NAME alone: psi = 1)."),
+    scenarios: str = typer.Option(None, "--scenarios", help="YAML/JSON file {scenario: {bank: psi}}: several shock scenarios at once."),
+    variant: str = typer.Option("battiston", "--variant", help="battiston (2012) | linear | differential (Bardoscia et al. 2015)."),
+    max_rounds: int = typer.Option(None, "--max-rounds", help="Stop after T rounds (h(T)); default: until nothing changes."),
+    equity: str = typer.Option(None, "--equity", help="YAML/JSON {bank: buffer}: equity buffers instead of book equity."),
+    weights: str = typer.Option(None, "--weights", help="'equal' or YAML/JSON {bank: weight}: relative economic values (default: total assets)."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+) -> None:
+    """DebtRank of an initial distress: R = sum_j v_j (h_j(T) - h_j(1))."""
+    import numpy as np
+
+    from liqstress.networks.debtrank import debtrank_scenarios
+    from liqstress.networks.io import load_any
+
+    if (shock is None) == (scenarios is None):
+        raise InputError("--shock", "give --shock NAME=psi[,...] or --scenarios FILE (one of them)")
+    sysm = load_any(system)
+    E = _bank_values(sysm, equity, "--equity")
+    w = np.ones(sysm.n) if weights == "equal" else _bank_values(sysm, weights, "--weights")
+    scen = {"shock": _parse_shock(shock)} if shock is not None else _scenarios(scenarios)
+    res = debtrank_scenarios(sysm, scen, variant=variant, equity=E, weights=w, max_rounds=max_rounds)
+    docs = {name: {**r.to_json(), "variant": r.variant, "status": r.status} for name, r in res.items()}
+    if json_out:
+        print_json(docs["shock"] if shock is not None else {"scenarios": docs})
+        return
+    for name, r in res.items():
+        top = np.argsort(-(r.h - r.h1))[:10]
+        render_table(f"DebtRank ({variant}) {name}: R = {r.debtrank:.6g}, {r.rounds} rounds",
+                     ["bank", "h(1)", "h(T)"], [[sysm.names[k], r.h1[k], r.h[k]] for k in top if r.h[k] > 0])
+
+
+def cascade_cmd(
+    system: str = typer.Argument(..., help="System file, neva JSON, or a CSV / Parquet pair BALANCE:EXPOSURES."),
+    shock: str = typer.Option(..., "--shock", help="furfine: failing banks NAME[,NAME...]; recovery: equity losses NAME=psi[,...]."),
+    model: str = typer.Option("furfine", "--model", help="furfine (sequential defaults, loss given default --lgd) | recovery (fixed recovery --recovery)."),
+    lgd: float = typer.Option(1.0, "--lgd", help="furfine: loss given default on interbank claims."),
+    recovery: float = typer.Option(0.0, "--recovery", help="recovery: exogenous recovery rate on defaulted debtors' liabilities."),
+    equity: str = typer.Option(None, "--equity", help="YAML/JSON {bank: buffer}: equity buffers instead of book equity."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+) -> None:
+    """Default cascade: Furfine (2003) or the cascade with a fixed exogenous recovery rate."""
+    from liqstress.networks.cascades import furfine, recovery_cascade
+    from liqstress.networks.io import load_any
+
+    sysm = load_any(system)
+    E = _bank_values(sysm, equity, "--equity")
+    shocks = _parse_shock(shock)
+    if model == "furfine":
+        res = furfine(sysm, list(shocks), lgd=lgd, equity=E)
+    elif model == "recovery":
+        res = recovery_cascade(sysm, shocks, recovery=recovery, equity=E)
+    else:
+        raise InputError("--model", f"must be furfine or recovery, got {model!r}")
+    doc = res.to_json(sysm.names)
+    if json_out:
+        print_json(doc)
+        return
+    typer.echo(f"{model}: {doc['defaults']} defaults in {doc['rounds']} rounds, total loss {doc['total_loss']:.6g}")
+    rows = [[nm, int(r), float(l)] for nm, r, l in zip(sysm.names, res.default_round, res.losses) if r >= 0]
+    render_table("Defaults", ["bank", "round", "loss"], rows)
+
+
+def exante_cmd(
+    system: str = typer.Argument(..., help="System file, neva JSON, or a CSV / Parquet pair BALANCE:EXPOSURES."),
+    shock: str = typer.Option(None, "--shock", help="Relative equity losses NAME=psi[,...] (from the external assets, as neva)."),
+    all_shock: float = typer.Option(None, "--all", help="The same relative equity loss for every bank (neva's README uses 0.5)."),
+    model: str = typer.Option("black-cox", "--model", help="black-cox | merton | linear."),
+    sigma: float = typer.Option(None, "--sigma", help="Volatility of every bank's external assets."),
+    sigma_equity: float = typer.Option(None, "--sigma-equity", help="Equity volatility; asset volatility = E / A * sigma_equity (neva)."),
+    recovery: float = typer.Option(0.0, "--recovery", help="Exogenous recovery rate rho in [0, 1]."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+) -> None:
+    """Ex-ante valuation of interbank claims (NEVA): equities after a shock, default probabilities."""
+    import numpy as np
+
+    from liqstress.networks.io import load_any
+    from liqstress.networks.valuation import exante_valuation
+
+    sysm = load_any(system)
+    if shock is not None and all_shock is not None:
+        raise InputError("--shock", "give --shock or --all, not both")
+    spec = _parse_shock(shock) if shock is not None else (np.full(sysm.n, float(all_shock)) if all_shock is not None else None)
+    if all_shock is not None and not 0 <= all_shock <= 1:
+        raise InputError("--all", f"must be in [0, 1], got {all_shock}")
+    res = exante_valuation(sysm, spec, model=model, sigma=sigma, sigma_equity=sigma_equity, recovery=recovery)
+    doc = res.to_json(sysm.names)
+    if json_out:
+        print_json(doc)
+        return
+    typer.echo(f"ex-ante ({model}): relative equity loss {doc['relative_equity_loss']:.6g} after {doc['rounds']} rounds")
+    render_table("Banks", ["bank", "equity_book", "equity_direct", "equity", "valuation", "default_probability"],
+                 [[b["name"], b["equity_book"], b["equity_direct"], b["equity"], b["valuation"], b["default_probability"]] for b in doc["banks"][:30]])
+
+
 def register(app: typer.Typer) -> None:
     network_app.command("generate")(guarded(generate_cmd))
     network_app.command("stats")(guarded(stats_cmd))
     network_app.command("convert")(guarded(convert_cmd))
+    network_app.command("debtrank")(guarded(debtrank_cmd))
+    network_app.command("cascade")(guarded(cascade_cmd))
+    network_app.command("exante")(guarded(exante_cmd))
     app.add_typer(network_app, name="network")
