@@ -13,18 +13,24 @@
 The sparse exact clearing of (15) and (19) lives in :mod:`liqstress.solvers.eisenberg_noe`.
 """
 
-from liqstress.networks.calibration import RASResult, max_entropy, ras
-from liqstress.networks.generators import KINDS, BalanceSheetRatios, generate, inverse_demand_for
-from liqstress.networks.io import from_networkx, load_any, read_neva_csv, save_system, to_networkx, write_neva_csv
-from liqstress.networks.cascades import furfine, recovery_cascade
-from liqstress.networks.debtrank import debtrank_scenarios
-from liqstress.networks.measures import debtrank, eisenberg_noe, rogers_veraart
-from liqstress.networks.valuation import exante_valuation
-from liqstress.networks.stats import network_stats
+import importlib
 
-__all__ = [
-    "KINDS", "BalanceSheetRatios", "RASResult", "debtrank", "debtrank_scenarios", "eisenberg_noe", "exante_valuation",
-    "from_networkx", "furfine", "generate", "recovery_cascade",
-    "inverse_demand_for", "load_any", "max_entropy", "network_stats", "ras", "read_neva_csv", "rogers_veraart",
-    "save_system", "to_networkx", "write_neva_csv",
-]
+_EXPORTS = {
+    "RASResult": "calibration", "max_entropy": "calibration", "ras": "calibration", "min_density": "calibration",
+    "KINDS": "generators", "BalanceSheetRatios": "generators", "generate": "generators", "inverse_demand_for": "generators",
+    "from_networkx": "io", "load_any": "io", "read_neva_csv": "io", "save_system": "io", "to_networkx": "io",
+    "write_neva_csv": "io", "read_neva_json": "io", "write_neva_json": "io",
+    "furfine": "cascades", "recovery_cascade": "cascades",
+    "debtrank_scenarios": "debtrank",
+    "debtrank": "measures", "eisenberg_noe": "measures", "rogers_veraart": "measures",
+    "exante_valuation": "valuation",
+    "network_stats": "stats",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    """Submodules are imported on first use (reading a CSV pair need not import networkx)."""
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

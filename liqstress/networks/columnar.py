@@ -58,6 +58,24 @@ def is_single_table(spec: str) -> bool:
 
 
 # ----------------------------------------------------------------------------- reading
+def _np(col, dtype) -> np.ndarray:
+    """A null-free numeric (Chunked)Array as numpy, straight from its data buffers (pyarrow's
+    own ``to_numpy`` imports pandas, which costs more than the whole read)."""
+    chunks = col.chunks if hasattr(col, "chunks") else [col]
+    parts = [np.frombuffer(ch.buffers()[1], dtype=dtype, count=len(ch), offset=ch.offset * np.dtype(dtype).itemsize)
+             for ch in chunks if len(ch)]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+
+def _first_null(col) -> int:
+    k = 0
+    for ch in (col.chunks if hasattr(col, "chunks") else [col]):
+        if ch.null_count:
+            return k + next(i for i, v in enumerate(ch.to_pylist()) if v is None)
+        k += len(ch)
+    return -1
+
+
 def _read_table(path: Path, kind: str, strings: tuple[str, ...] = ()):
     import pyarrow as pa
 
@@ -89,9 +107,10 @@ def _column(table, name: str, where: str) -> np.ndarray:
     col = table.column(name)
     if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_decimal(col.type):
         if col.null_count:
-            k = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
-            raise InputError(f"{where}:{k + 2}.{name}", "expected a number, got an empty field")
-        arr = col.to_numpy().astype(float, copy=False)
+            raise InputError(f"{where}:{_first_null(col) + 2}.{name}", "expected a number, got an empty field")
+        if not pa.types.is_float64(col.type):
+            col = col.cast(pa.float64())
+        arr = _np(col, np.float64)
     else:
         text = col.cast(pa.string()) if not pa.types.is_string(col.type) else col
         vals = np.asarray(text.to_pylist(), dtype=object)
@@ -133,8 +152,7 @@ def read_balance(path: Path, kind: str, liquid_share: float) -> tuple[list[str],
         raise InputError(where, "no banks (at least one row is required)")
     names_col = _strings(table, "bank_name")
     if names_col.null_count:
-        k = int(np.flatnonzero(names_col.is_null().to_numpy(zero_copy_only=False))[0])
-        raise InputError(f"{where}:{k + 2}.bank_name", "must be a non-empty string")
+        raise InputError(f"{where}:{_first_null(names_col) + 2}.bank_name", "must be a non-empty string")
     names = [str(x).strip() for x in names_col.to_pylist()]
     ext = _column(table, "external_asset", where)
     b = _column(table, "external_liabilities", where)
@@ -160,12 +178,12 @@ def _name_index(values, names_arr, where: str, role: str) -> np.ndarray:
 
     idx = pc.index_in(values, value_set=names_arr)
     if idx.null_count:
-        k = int(np.flatnonzero(idx.is_null().to_numpy(zero_copy_only=False))[0])
+        k = _first_null(idx)
         raise InputError(f"{where}:{k + 2}.{role}", f"unknown bank name {values[k].as_py()!r}")
-    return idx.to_numpy().astype(np.int64, copy=False)
+    return _np(idx.cast("int64"), np.int64)
 
 
-def read_edges(path: Path, kind: str, names: list[str]) -> sp.csr_matrix:
+def read_edges(path: Path, kind: str, names: list[str], names_arr=None) -> sp.csr_matrix:
     """The exposures table as the debtor x creditor matrix (neva edge list, liqstress edge
     list, or — CSV only — the n x n lender x borrower matrix)."""
     import pyarrow as pa
@@ -184,12 +202,12 @@ def read_edges(path: Path, kind: str, names: list[str]) -> sp.csr_matrix:
         raise InputError(f"{where}.header", "edge list header must be lender,borrower,amount (or debtor,creditor,amount)")
     if table.num_rows == 0:
         return sp.csr_matrix((n, n))
-    names_arr = pa.array([str(x) for x in names], type=pa.string())
+    if names_arr is None:
+        names_arr = pa.array([str(x) for x in names], type=pa.string())
     for role in (credit, debit):
         col = _strings(table, role)
         if col.null_count:
-            k = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
-            raise InputError(f"{where}:{k + 2}.{role}", "must be a bank name")
+            raise InputError(f"{where}:{_first_null(col) + 2}.{role}", "must be a bank name")
     import pyarrow.compute as pc
 
     cred = _name_index(pc.utf8_trim_whitespace(_strings(table, credit)), names_arr, where, credit)
@@ -276,7 +294,10 @@ def load_pair(balance: str | Path, exposures: str | Path, kind: str, inverse_dem
         if nm in seen:
             raise InputError(f"{bs_path.name}:{k + 2}.bank_name", f"duplicate bank name {nm!r}")
         seen[nm] = k
-    Lm = read_edges(ex_path, kind, names)
+    import pyarrow.compute as pc
+
+    names_arr = pc.utf8_trim_whitespace(_strings(table, "bank_name")).combine_chunks()
+    Lm = read_edges(ex_path, kind, names, names_arr)
     meta = _meta(table) if kind == "parquet" else {}
     alpha = float(meta.get("alpha", 0.0))
     if inverse_demand is None and "inverse_demand" in meta:
