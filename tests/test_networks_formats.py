@@ -199,3 +199,20 @@ def test_convert_to_neva_json_and_parquet(tmp_path):
     _same(load_system(f"{tmp_path / 'b.parquet'}:{tmp_path / 'e.parquet'}"), s)
     with pytest.raises(InputError, match="pair"):
         load_system(tmp_path / "b.parquet")
+
+
+def test_neva_json_fast_path_equals_validating_path(monkeypatch):
+    import liqstress.networks.io as nio
+
+    s = generate("core-periphery", 150, 4, seed=2)
+    doc = neva_json_doc(s)
+    assert nio._neva_fast(doc, 0.1) is not None
+    fast = system_from_neva_json(doc, inverse_demand=s.f.to_dict())
+    _same(fast, s)
+    monkeypatch.setattr(nio, "_neva_fast", lambda *a: None)
+    _same(system_from_neva_json(doc, inverse_demand=s.f.to_dict()), fast)
+    for bank in doc:  # without the split keys both paths use liquid_share
+        del bank["liquid"], bank["illiquid"]
+    slow = system_from_neva_json(doc, liquid_share=0.3)
+    monkeypatch.undo()
+    _same(system_from_neva_json(doc, liquid_share=0.3), slow)

@@ -149,6 +149,11 @@ def system_from_neva_json(
         raise InputError("SYSTEM", "neva JSON has no banks")
     if not 0 <= liquid_share < 1:
         raise InputError("liquid_share", f"must be in [0, 1), got {liquid_share}")
+    fast = _neva_fast(doc, liquid_share)
+    if fast is not None:
+        names, c, s, b, Lm = fast
+        return System.from_arrays(c, s, b, _neva_f(inverse_demand, s, impact), alpha=0.0, names=names,
+                                  Lmat=Lm if Lm.nnz else None)
     names: list[str] = []
     index: dict[str, int] = {}
     c, s, b, ibtot = [], [], [], []
@@ -206,13 +211,76 @@ def system_from_neva_json(
     for k, tot in enumerate(ibtot):
         if tot is not None and abs(tot - owed[k]) > 1e-9 * max(tot, owed[k], 1.0):
             raise InputError(f"[{k}].ibliabtot", f"is {tot:.10g} but the other banks lent {names[k]!r} {owed[k]:.10g} in total")
+    return System.from_arrays(c, s, b, _neva_f(inverse_demand, s, impact), alpha=0.0, names=names, Lmat=Lm if Lm.nnz else None)
+
+
+def _neva_f(inverse_demand: Any, s: Any, impact: float) -> InverseDemand:
     if inverse_demand is None:
         from liqstress.networks.generators import inverse_demand_for
 
-        f = inverse_demand_for(float(np.sum(s)), impact, "linear")
-    else:
-        f = from_dict(inverse_demand) if isinstance(inverse_demand, dict) else inverse_demand
-    return System.from_arrays(c, s, b, f, alpha=0.0, names=names, Lmat=Lm if Lm.nnz else None)
+        return inverse_demand_for(float(np.sum(s)), impact, "linear")
+    return from_dict(inverse_demand) if isinstance(inverse_demand, dict) else inverse_demand
+
+
+_NEVA_KEYS = frozenset({"name", "extasset", "extliab", "ibasset", "ibliabtot", "liquid", "illiquid"})
+
+
+def _neva_fast(doc: list, liquid_share: float):
+    """Vectorised reading of a well-formed neva document; None if anything is unusual (the
+    validating loop then produces the exact one-line message)."""
+    import itertools
+
+    num = (int, float)
+    try:
+        if not all(type(bk) is dict and bk.keys() <= _NEVA_KEYS and type(bk.get("name")) is str and bk["name"].strip()
+                   for bk in doc):
+            return None
+        names = [bk["name"] for bk in doc]
+        index = {nm: k for k, nm in enumerate(names)}
+        if len(index) != len(names):
+            return None
+        cols = {}
+        for key in ("extasset", "extliab"):
+            vals = [bk[key] for bk in doc]
+            if not all(type(v) in num for v in vals):
+                return None
+            cols[key] = np.asarray(vals, dtype=float)
+        split = [("liquid" in bk or "illiquid" in bk) for bk in doc]
+        if any(split):
+            if not all(split):
+                return None
+            lq, il = [bk.get("liquid") for bk in doc], [bk.get("illiquid") for bk in doc]
+            if not all(type(v) in num for v in lq + il):
+                return None
+            c, s = np.asarray(lq, dtype=float), np.asarray(il, dtype=float)
+            if (np.abs(c + s - cols["extasset"]) > 1e-9 * np.maximum(cols["extasset"], 1.0)).any():
+                return None
+        else:
+            c, s = liquid_share * cols["extasset"], (1 - liquid_share) * cols["extasset"]
+        ibs = [bk.get("ibasset") or {} for bk in doc]
+        if not all(type(ib) is dict for ib in ibs):
+            return None
+        counts = np.fromiter((len(ib) for ib in ibs), dtype=np.int64, count=len(ibs))
+        lender = np.repeat(np.arange(len(doc), dtype=np.int64), counts)
+        borrower = np.fromiter((index[str(x)] for x in itertools.chain.from_iterable(ibs)), dtype=np.int64, count=int(counts.sum()))
+        amounts = list(itertools.chain.from_iterable(ib.values() for ib in ibs))
+        if not all(type(v) in num for v in amounts):
+            return None
+        amt = np.asarray(amounts, dtype=float)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    arrays = (cols["extasset"], cols["extliab"], c, s, amt)
+    if not all(np.all(np.isfinite(a)) and not (a < 0).any() for a in arrays) or (lender == borrower).any():
+        return None
+    n = len(doc)
+    keep = amt > 0
+    Lm = sp.csr_matrix((amt[keep], (borrower[keep], lender[keep])), shape=(n, n))  # the borrower owes the lender
+    owed = np.asarray(Lm.sum(axis=1)).ravel()
+    tot = [bk.get("ibliabtot") for bk in doc]
+    for k, t in enumerate(tot):
+        if t is not None and (type(t) not in num or abs(t - owed[k]) > 1e-9 * max(t, owed[k], 1.0)):
+            return None
+    return names, c, s, cols["extliab"], Lm
 
 
 def _json_num(v: Any, where: str) -> float:
