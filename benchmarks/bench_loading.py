@@ -1,7 +1,7 @@
 """Benchmark: loading a system from the columnar inputs vs the JSON / YAML system file.
 
 An Erdős–Rényi system (mean degree 10, ``liqstress.networks.generate``) is written as a
-SPEC system file (JSON; YAML at the smaller size only), a neva JSON file, a neva-style CSV
+liqstress system file (JSON; YAML at the smaller size only), a neva JSON file, a neva-style CSV
 pair and a Parquet pair; each is read back with :func:`liqstress.models.system.load_system`
 (the one loader every command uses).  ``ratio`` = JSON-file seconds / seconds (how many
 times faster than the JSON path; the YAML row is against YAML).  Full run: 1e5 banks, 1e6

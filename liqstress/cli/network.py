@@ -117,7 +117,7 @@ def convert_cmd(
     output: str = typer.Option(..., "--output", "-o", help="System file (.yaml/.yml/.json), neva JSON (.neva.json or --format neva), CSV or Parquet pair."),
     fmt: str = typer.Option("auto", "--format", help="JSON output: spec (system file) | neva (neva's input) | auto (neva for *.neva.json)."),
 ) -> None:
-    """Convert between system files (SPEC Part C), neva JSON, neva-style CSV pairs and Parquet pairs."""
+    """Convert between system files, neva JSON, neva-style CSV pairs and Parquet pairs."""
     from liqstress.networks.io import load_any
 
     sysm = load_any(source)

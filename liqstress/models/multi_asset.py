@@ -17,7 +17,7 @@ File format (YAML or JSON, validated with pydantic; every problem is a one-line
         other_assets: 2.0           # optional: non-marketable assets at book value
 
 A single asset with its ``inverse_demand`` and ``other_assets: 0`` is the paper's system
-(SPEC Part C); :meth:`MultiAssetSystem.from_system` converts one.
+(the liqstress system file); :meth:`MultiAssetSystem.from_system` converts one.
 """
 
 from __future__ import annotations

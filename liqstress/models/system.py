@@ -408,7 +408,7 @@ def _validated_from_dict(doc: Any) -> System:
 def load_system(path: str | Path) -> System:
     """Read a system; InputError on any problem (never a traceback).
 
-    ``path`` is a YAML or JSON system file (SPEC Part C), a neva JSON file (a list of banks),
+    ``path`` is a YAML or JSON system file, a neva JSON file (a list of banks),
     a neva-style CSV pair ``BALANCE.csv:EXPOSURES.csv`` or a Parquet pair
     ``BALANCE.parquet:EXPOSURES.parquet`` (see :mod:`liqstress.networks.columnar`).
     """
