@@ -67,11 +67,11 @@ def _greatest_2d(d, R, fs):
         return np.array([fs[0](u[0]), fs[1](u[1])])
 
     def greatest_root(g):  # greatest t in [0, 1] with g(t) = t, g increasing, g(1) <= 1
-        ts = np.linspace(1.0, 0.0, 2001)
+        ts = np.linspace(1.0, 0.0, 201)
         for a, b in zip(ts[:-1], ts[1:]):
             if g(b) - b >= 0:  # crossing in [b, a]
                 lo, hi = b, a
-                for _ in range(200):
+                for _ in range(60):
                     mid = 0.5 * (lo + hi)
                     if g(mid) - mid >= 0:
                         lo = mid
@@ -87,8 +87,8 @@ def _greatest_2d(d, R, fs):
     return np.array([p1, p2_of(p1)])
 
 
-@settings(max_examples=12, deadline=None)
-@given(seed=st.integers(0, 10**6), n=st.integers(2, 8))
+@settings(max_examples=5, deadline=None)
+@given(seed=st.integers(0, 10**6), n=st.integers(2, 6))
 def test_two_asset_greatest_fixed_point_nested_scalar(seed, n):
     rng = np.random.default_rng(seed)
     H = rng.uniform(0, 4, (n, 2))

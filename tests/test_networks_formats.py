@@ -120,7 +120,7 @@ def test_every_command_takes_every_format(tmp_path):
     write_neva_json(s, tmp_path / "n.json")
     specs = [str(tmp_path / "s.json"), f"{tmp_path / 'b.parquet'}:{tmp_path / 'e.parquet'}"]
     bank = s.names[0]
-    for cmd in (["robust"], ["clear"], ["maximin", "--bank", bank, "--method", "grid"], ["network", "stats"]):
+    for cmd in (["robust"], ["clear"], ["maximin", "--bank", bank, "--method", "local"], ["network", "stats"]):
         outs = []
         for spec in specs:
             res = runner.invoke(app, cmd[:1] + ([cmd[1]] if cmd[0] == "network" else []) + [spec] + (cmd[1:] if cmd[0] != "network" else []) + ["--json"])
