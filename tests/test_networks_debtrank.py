@@ -259,3 +259,13 @@ def test_debtrank_input_errors(kw, needle):
     with pytest.raises(InputError, match=None) as err:
         debtrank(_issue_example(), **kw)
     assert needle in str(err.value)
+
+
+def test_bundled_four_bank_example_files():
+    from pathlib import Path
+
+    from liqstress.models.system import load_system
+
+    root = Path(__file__).resolve().parents[1] / "examples" / "networks"
+    sysm = load_system(f"{root / 'four_banks_balance.csv'}:{root / 'four_banks_exposures.csv'}")
+    assert debtrank(sysm, {"A": 1.0}).debtrank == pytest.approx(debtrank(_issue_example(), [0]).debtrank, abs=1e-15)
