@@ -12,7 +12,7 @@ from liqstress.models.system import load_system
 
 
 def robust(
-    system: Path = typer.Argument(..., help="System file (YAML or JSON, docs/model.md §7.1)."),
+    system: Path = typer.Argument(..., help="System file (YAML or JSON, docs/model.md §7.1), neva JSON, or a pair BALANCE.csv:EXPOSURES.csv / .parquet."),
     alpha: Optional[float] = typer.Option(None, "--alpha", help="Permanent price impact in [0, 1] (default: the file's)."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
@@ -47,7 +47,7 @@ def robust(
 
 
 def clear_cmd(
-    system: Path = typer.Argument(..., help="System file (YAML or JSON, docs/model.md §7.1)."),
+    system: Path = typer.Argument(..., help="System file (YAML or JSON, docs/model.md §7.1), neva JSON, or a pair BALANCE.csv:EXPOSURES.csv / .parquet."),
     early: Optional[str] = typer.Option(None, "--early", help="Early sales x1,x2,... in bank order (default: none)."),
     alpha: Optional[float] = typer.Option(None, "--alpha", help="Permanent price impact in [0, 1] (default: the file's)."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),

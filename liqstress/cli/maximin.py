@@ -19,7 +19,7 @@ METHODS = ("global", "local", "grid")
 
 
 def maximin_cmd(
-    system: Path = typer.Argument(..., help="System file (YAML or JSON, docs/model.md §7.1)."),
+    system: Path = typer.Argument(..., help="System file (YAML or JSON, docs/model.md §7.1), neva JSON, or a pair BALANCE.csv:EXPOSURES.csv / .parquet."),
     bank: str = typer.Option(..., "--bank", help="Name of the bank whose strategy is optimised."),
     problem: str = typer.Option("original", "--problem", help="original (7)/(15) or relaxed (9)/(20)."),
     method: str = typer.Option("global", "--method", help="global (certified) | local | grid."),
@@ -73,7 +73,7 @@ def maximin_cmd(
 
 
 def gap_cmd(
-    system: Path = typer.Argument(..., help="System file (YAML or JSON, docs/model.md §7.1)."),
+    system: Path = typer.Argument(..., help="System file (YAML or JSON, docs/model.md §7.1), neva JSON, or a pair BALANCE.csv:EXPOSURES.csv / .parquet."),
     bank: str = typer.Option(..., "--bank", help="Name of the bank."),
     alpha: Optional[float] = typer.Option(None, "--alpha", help="Permanent price impact in [0, 1] (default: the file's)."),
     tol: float = typer.Option(1e-4, "--tol", help="Absolute tolerance on v_opt."),

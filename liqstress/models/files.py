@@ -17,7 +17,9 @@ Every input file goes through :func:`read_document`, which is safe on hostile in
   limited to :data:`MAX_DEPTH` levels (deeply nested JSON cannot raise ``RecursionError``);
   JSON numbers are checked while parsing, and a JSON text above 1 MiB is not walked (JSON
   has no aliases; its nesting is then bounded by the parser, not by MAX_DEPTH);
-* every number must be finite with ``|v| <= MAX_MAGNITUDE`` (booleans are not numbers).
+* every number must be finite with ``|v| <= MAX_MAGNITUDE`` (booleans are not numbers);
+* files keyed by names (neva JSON, multi-asset files, per-bank mappings) are read with
+  ``unique_keys=True``: a key repeated in one mapping is an error, not a silently lost line.
 """
 
 from __future__ import annotations
@@ -150,6 +152,37 @@ _SafeLoader.add_implicit_resolver(
 )
 
 
+class _UniqueKeyLoader(_SafeLoader):
+    """:class:`_SafeLoader` that refuses a key repeated in one mapping (the safe loader keeps
+    the last silently; for files keyed by bank or asset name that would drop a line)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: set = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    dup = key in seen
+                except TypeError:  # unhashable key: the safe constructor reports it
+                    continue
+                if dup:
+                    raise yaml.constructor.ConstructorError("while constructing a mapping", node.start_mark,
+                                                            f"found duplicate key {key!r}", key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _unique_pairs(pairs: list) -> dict:
+    out: dict = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"duplicate key {k!r}")
+        out[k] = v
+    return out
+
+
 def check_document(doc: Any, field: str = "file", budget: int = 10_000_000) -> Any:
     """Walk a parsed document once: at most ``budget`` values (alias expansion counts, so an
     alias bomb or a recursive alias stops here), nesting <= MAX_DEPTH, numbers finite with
@@ -217,18 +250,23 @@ def _short(v: int) -> str:
     return s if len(s) <= 24 else f"{s[:8]}...({len(s)} digits)"
 
 
-def parse_text(text: str, name: str, as_json: bool, field: str = "file", budget: int | None = None) -> Any:
-    """Parse JSON or YAML text (safe loader) and :func:`check_document` the result."""
+def parse_text(text: str, name: str, as_json: bool, field: str = "file", budget: int | None = None,
+               unique_keys: bool = False) -> Any:
+    """Parse JSON or YAML text (safe loader) and :func:`check_document` the result.
+
+    ``unique_keys``: a key repeated in one mapping is an error (files keyed by names)."""
     checked = False
+    hook = _unique_pairs if unique_keys else None
     try:
         if as_json:
             try:
-                doc = json.loads(text, parse_float=_json_float, parse_int=_json_int, parse_constant=_json_constant)
+                doc = json.loads(text, parse_float=_json_float, parse_int=_json_int, parse_constant=_json_constant,
+                                 object_pairs_hook=hook)
                 checked = True
             except _OutOfRange:
-                doc = json.loads(text)  # again, without the checks: check_document names the place
+                doc = json.loads(text, object_pairs_hook=hook)  # again, unchecked: check_document names the place
         else:
-            doc = yaml.load(text, Loader=_SafeLoader)
+            doc = yaml.load(text, Loader=_UniqueKeyLoader if unique_keys else _SafeLoader)
     except (yaml.YAMLError, json.JSONDecodeError, ValueError) as err:
         first = " ".join(str(err).split())[:200] or type(err).__name__
         raise InputError(field, f"cannot parse {name}: {first}") from None
@@ -241,12 +279,13 @@ def parse_text(text: str, name: str, as_json: bool, field: str = "file", budget:
     return check_document(doc, field, budget if budget is not None else 4 * len(text) + 10_000)
 
 
-def read_document(path: str | Path, field: str = "file") -> Any:
+def read_document(path: str | Path, field: str = "file", unique_keys: bool = False) -> Any:
     """Parse a JSON (by suffix) or YAML file safely (module docstring); InputError(field, ...)
-    if missing, not a regular file, too large, not UTF-8, unparsable or out of range."""
+    if missing, not a regular file, too large, not UTF-8, unparsable or out of range (and,
+    with ``unique_keys``, if a mapping repeats a key)."""
     p = Path(path)
     text = read_text(p, field)
-    return parse_text(text, p.name, p.suffix.lower() == ".json", field)
+    return parse_text(text, p.name, p.suffix.lower() == ".json", field, unique_keys=unique_keys)
 
 
 def dotted(loc: tuple) -> str:

@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from liqstress.errors import InputError
-from liqstress.models.files import read_document, validation_error
+from liqstress.models.files import parse_text, read_text, validation_error
 from liqstress.models.inverse_demand import InverseDemand, from_dict
 
 
@@ -81,18 +81,10 @@ class BankSpec(_Strict):
             raise ValueError("must be a non-empty string")
         return str(v)
 
-    @field_validator("liquid", "liabilities")
+    @field_validator("liquid", "illiquid", "liabilities")
     @classmethod
     def _nonneg(cls, v: float) -> float:
-        return _finite_nonneg(v)
-
-    @field_validator("illiquid")
-    @classmethod
-    def _pos(cls, v: float) -> float:
-        _finite_nonneg(v)
-        if v <= 0:
-            raise ValueError(f"must be > 0 (s_i > 0, docs/model.md §2.1), got {v}")
-        return v
+        return _finite_nonneg(v)  # illiquid = 0 is allowed: such a bank sells nothing (ell_i = 0)
 
 
 class ExposureSpec(_Strict):
@@ -173,9 +165,6 @@ class System:
             neg = arr < 0
             if neg.any():
                 raise InputError(f"banks[{int(neg.argmax())}].{fname}", f"must be >= 0 (got {arr[neg.argmax()]})")
-        if (s <= 0).any():
-            k = int((s <= 0).argmax())
-            raise InputError(f"banks[{k}].illiquid", f"must be > 0 (s_i > 0, docs/model.md §2.1), got {s[k]}")
         if not (math.isfinite(alpha) and 0.0 <= alpha <= 1.0):
             raise InputError("alpha", f"must be in [0, 1], got {alpha}")
         if names is None:
@@ -336,8 +325,6 @@ def _fast_from_doc(doc: Any) -> System:
     if len(index) != len(names):
         raise _Fallback
     c, s, L = _numbers(banks, "liquid"), _numbers(banks, "illiquid"), _numbers(banks, "liabilities")
-    if (s <= 0).any():
-        raise _Fallback
     alpha = doc.get("alpha", 0.0)
     if type(alpha) not in (int, float) or not (math.isfinite(alpha) and 0.0 <= alpha <= 1.0):
         raise _Fallback
@@ -422,5 +409,26 @@ def _validated_from_dict(doc: Any) -> System:
 
 
 def load_system(path: str | Path) -> System:
-    """Read a YAML or JSON system file; InputError on any problem (never a traceback)."""
-    return system_from_dict(read_document(path, field="SYSTEM"))
+    """Read a system; InputError on any problem (never a traceback).
+
+    ``path`` is a YAML or JSON system file, a neva JSON file (a list of banks),
+    a neva-style CSV pair ``BALANCE.csv:EXPOSURES.csv`` or a Parquet pair
+    ``BALANCE.parquet:EXPOSURES.parquet`` (see :mod:`liqstress.networks.columnar`).
+    """
+    text = str(path)
+    if text.lower().endswith((".csv", ".parquet", ".pq")):
+        from liqstress.networks.columnar import load_columnar
+
+        return load_columnar(text)
+    p = Path(path)
+    body = read_text(p, "SYSTEM")
+    if p.suffix.lower() == ".json" and body.lstrip(" \t\r\n\ufeff")[:1] == "[":  # neva's JSON: a list of banks
+        from liqstress.networks.io import neva_from_text
+
+        return neva_from_text(body, p.name)
+    doc = parse_text(body, p.name, p.suffix.lower() == ".json", "SYSTEM")
+    if isinstance(doc, list):  # a neva document written as YAML
+        from liqstress.networks.io import neva_from_text
+
+        return neva_from_text(body, p.name)
+    return system_from_dict(doc)

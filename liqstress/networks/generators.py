@@ -167,9 +167,13 @@ def scale_free_edges(n: int, mean_degree: float, rng: np.random.Generator, gamma
 
 # ----------------------------------------------------------------------------- systems
 def inverse_demand_for(S: float, impact: float = 0.05, kind: Literal["linear", "exponential"] = "linear") -> InverseDemand:
-    """Inverse demand with ``f(S) = 1 - impact``, valid for Assumption 4.1 on [0, S]."""
+    """Inverse demand with ``f(S) = 1 - impact``, valid for Assumption 4.1 on [0, S].
+
+    ``S = 0`` (no illiquid holdings: nothing is ever fire-sold) gets the f with
+    ``f(1) = 1 - impact``; any f is valid then."""
     if not (math.isfinite(impact) and impact > 0):
         raise InputError("impact", f"must be > 0, got {impact}")
+    S = float(S) if S > 0 else 1.0
     if kind == "linear":
         if impact >= 0.5:
             raise InputError("impact", f"linear f satisfies Assumption 4.1(iii) only for impact < 0.5, got {impact}")

@@ -24,12 +24,10 @@ written by :meth:`System.save`; :func:`load_any` accepts either a system file or
 from __future__ import annotations
 
 import csv
-import io
 import math
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
@@ -38,10 +36,15 @@ from liqstress.models.files import MAX_MAGNITUDE, read_text
 from liqstress.models.inverse_demand import InverseDemand, from_dict
 from liqstress.models.system import System, load_system
 
+if TYPE_CHECKING:  # networkx is imported where it is used (reading a file need not import it)
+    import networkx as nx
+
 
 # ----------------------------------------------------------------------------- networkx
 def to_networkx(system: System) -> nx.DiGraph:
     """DiGraph with an edge debtor -> creditor (attribute ``amount``) per interbank liability."""
+    import networkx as nx
+
     G = nx.DiGraph(inverse_demand=system.f.to_dict(), alpha=system.alpha)
     for nm, c, s, b in zip(system.names, system.c, system.s, system.L):
         G.add_node(nm, liquid=float(c), illiquid=float(s), liabilities=float(b))
@@ -54,6 +57,8 @@ def to_networkx(system: System) -> nx.DiGraph:
 
 def from_networkx(G: nx.DiGraph, inverse_demand: InverseDemand | dict | None = None, weight: str = "amount") -> System:
     """:class:`System` from a DiGraph (node attributes liquid, illiquid, liabilities; edge weight)."""
+    import networkx as nx
+
     if not isinstance(G, nx.DiGraph):
         raise InputError("graph", "must be a networkx DiGraph (edges debtor -> creditor)")
     nodes = list(G.nodes)
@@ -87,20 +92,6 @@ def from_networkx(G: nx.DiGraph, inverse_demand: InverseDemand | dict | None = N
 
 
 # ----------------------------------------------------------------------------- neva CSV
-def _num(text: str, where: str) -> float:
-    try:
-        v = float(text)
-    except (TypeError, ValueError):
-        raise InputError(where, f"expected a number, got {text!r}") from None
-    if not math.isfinite(v):
-        raise InputError(where, "must be a finite number (no NaN or inf)")
-    if v < 0:
-        raise InputError(where, f"must be >= 0, got {v}")
-    if v > MAX_MAGNITUDE:
-        raise InputError(where, f"|value| must be <= {MAX_MAGNITUDE:g}, got {v:g}")
-    return v
-
-
 def read_neva_csv(
     balance_sheets: str | Path,
     exposures: str | Path,
@@ -108,125 +99,279 @@ def read_neva_csv(
     liquid_share: float = 0.1,
     impact: float = 0.05,
 ) -> System:
-    """System from a neva-style CSV pair (see module doc).
+    """System from a neva-style CSV pair (see module doc; parsed by pyarrow, see
+    :mod:`liqstress.networks.columnar`).
 
     ``inverse_demand`` defaults to a linear f with ``f(S) = 1 - impact`` (valid for
     Assumption 4.1 when impact < 0.5).
     """
-    bs_path, ex_path = Path(balance_sheets), Path(exposures)
-    for p in (bs_path, ex_path):
-        if not p.exists():
-            raise InputError("file", f"not found: {p}")
-    rows = [r for r in csv.reader(io.StringIO(read_text(bs_path, bs_path.name), newline="")) if r and any(x.strip() for x in r)]
-    if not rows:
-        raise InputError(bs_path.name, "empty balance-sheet file")
-    header = [h.strip() for h in rows[0]]
-    for need in ("bank_name", "external_asset", "external_liabilities"):
-        if need not in header:
-            raise InputError(f"{bs_path.name}.header", f"missing column {need!r} (neva format: bank_name, external_asset, external_liabilities)")
-    col = {h: k for k, h in enumerate(header)}
-    has_split = "liquid" in col and "illiquid" in col
-    if not 0 <= liquid_share < 1:
-        raise InputError("liquid_share", f"must be in [0, 1), got {liquid_share}")
-    names, c, s, b = [], [], [], []
-    for ln, r in enumerate(rows[1:], start=2):
-        if len(r) < len(header):
-            raise InputError(f"{bs_path.name}:{ln}", f"expected {len(header)} fields, got {len(r)}")
-        nm = r[col["bank_name"]].strip()
-        names.append(nm)
-        ext = _num(r[col["external_asset"]], f"{bs_path.name}:{ln}.external_asset")
-        b.append(_num(r[col["external_liabilities"]], f"{bs_path.name}:{ln}.external_liabilities"))
-        if has_split:
-            ci = _num(r[col["liquid"]], f"{bs_path.name}:{ln}.liquid")
-            si = _num(r[col["illiquid"]], f"{bs_path.name}:{ln}.illiquid")
-            if abs(ci + si - ext) > 1e-9 * max(ext, 1.0):
-                raise InputError(f"{bs_path.name}:{ln}", f"liquid + illiquid = {ci + si:.10g} must equal external_asset = {ext:.10g}")
-        else:
-            ci, si = liquid_share * ext, (1 - liquid_share) * ext
-        c.append(ci)
-        s.append(si)
-    n = len(names)
-    index: dict[str, int] = {}
-    for k, nm in enumerate(names):
-        if nm in index:
-            raise InputError(f"{bs_path.name}:{k + 2}.bank_name", f"duplicate bank name {nm!r}")
-        index[nm] = k
-    erows = [r for r in csv.reader(io.StringIO(read_text(ex_path, ex_path.name), newline="")) if r and any(x.strip() for x in r)]
-    debt: dict[tuple[int, int], float] = {}
-    if erows and erows[0] and erows[0][0].strip() == "lender":
-        head = [h.strip() for h in erows[0]]
-        if head[:3] != ["lender", "borrower", "amount"]:
-            raise InputError(f"{ex_path.name}.header", "edge list header must be lender,borrower,amount")
-        for ln, r in enumerate(erows[1:], start=2):
-            if len(r) < 3:
-                raise InputError(f"{ex_path.name}:{ln}", "expected lender,borrower,amount")
-            lender, borrower = r[0].strip(), r[1].strip()
-            for role, nm in (("lender", lender), ("borrower", borrower)):
-                if nm not in index:
-                    raise InputError(f"{ex_path.name}:{ln}.{role}", f"unknown bank name {nm!r}")
-            if lender == borrower:
-                raise InputError(f"{ex_path.name}:{ln}", f"self-loop: bank {lender!r} cannot owe itself (L_ii = 0)")
-            debt[(index[borrower], index[lender])] = _num(r[2], f"{ex_path.name}:{ln}.amount")  # last wins
-    else:
-        if len(erows) != n:
-            raise InputError(ex_path.name, f"exposure matrix has {len(erows)} rows, expected {n} (one per bank)")
-        for l_idx, r in enumerate(erows):
-            if len(r) != n:
-                raise InputError(f"{ex_path.name}:{l_idx + 1}", f"expected {n} columns, got {len(r)}")
-            for b_idx, x in enumerate(r):
-                v = _num(x, f"{ex_path.name}:{l_idx + 1}.col{b_idx + 1}")
-                if v > 0:
-                    if l_idx == b_idx:
-                        raise InputError(f"{ex_path.name}:{l_idx + 1}", f"diagonal entry for {names[l_idx]!r} must be 0 (L_ii = 0)")
-                    debt[(b_idx, l_idx)] = v
-    Lm = None
-    if debt:
-        keys = np.array(list(debt.keys()))
-        Lm = sp.coo_matrix((list(debt.values()), (keys[:, 0], keys[:, 1])), shape=(n, n)).tocsr()
-    if inverse_demand is None:
-        from liqstress.networks.generators import inverse_demand_for
+    from liqstress.networks.columnar import load_pair
 
-        S = float(np.sum(s))
-        if S <= 0:
-            raise InputError("illiquid", "total illiquid holdings must be > 0")
-        f = inverse_demand_for(S, impact, "linear")
-    else:
-        f = from_dict(inverse_demand) if isinstance(inverse_demand, dict) else inverse_demand
-    return System.from_arrays(c, s, b, f, alpha=0.0, names=names, Lmat=Lm)
+    return load_pair(balance_sheets, exposures, "csv", inverse_demand=inverse_demand, liquid_share=liquid_share, impact=impact)
 
 
 def write_neva_csv(system: System, balance_sheets: str | Path, exposures: str | Path, matrix: bool = False) -> None:
     """Write a neva-style CSV pair (edge list by default, the n x n lender x borrower matrix
     with ``matrix=True``); the extra columns liquid, illiquid keep the split exact."""
+    if not matrix:
+        from liqstress.networks.columnar import write_csv_pair
+
+        write_csv_pair(system, balance_sheets, exposures)
+        return
     with Path(balance_sheets).open("w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")  # LF line endings
+        w = csv.writer(fh)
         w.writerow(["bank_name", "external_asset", "external_liabilities", "liquid", "illiquid"])
         for nm, c, s, b in zip(system.names, system.c, system.s, system.L):
             w.writerow([nm, repr(float(c + s)), repr(float(b)), repr(float(c)), repr(float(s))])
     n = system.n
     Lm = system.Lmat if system.Lmat is not None else sp.csr_matrix((n, n))
     with Path(exposures).open("w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        if matrix:
-            D = Lm.T.toarray()  # lender x borrower
-            for row in D:
-                w.writerow([repr(float(v)) if v else "0" for v in row])
+        w = csv.writer(fh)
+        D = Lm.T.toarray()  # lender x borrower
+        for row in D:
+            w.writerow([repr(float(v)) if v else "0" for v in row])
+
+
+# ----------------------------------------------------------------------------- neva JSON
+def system_from_neva_json(
+    doc: Any,
+    inverse_demand: InverseDemand | dict | None = None,
+    liquid_share: float = 0.1,
+    impact: float = 0.05,
+) -> System:
+    """System from neva's JSON input (``neva.parse_json``): a list of banks
+
+        {"name": "A", "extasset": 1.0, "extliab": 0.0, "ibasset": {"B": 1.0}, "ibliabtot": 0.0}
+
+    ``ibasset`` maps each borrower to the face value lent to it (optional), ``ibliabtot`` is
+    the bank's total interbank liabilities and must equal what the other banks lent it
+    (optional: computed when absent).  liqstress also reads and writes ``liquid`` and
+    ``illiquid`` (the exact split of ``extasset``; neva ignores them); without them the
+    split is ``liquid_share``.  The inverse demand is ``inverse_demand`` or the default
+    linear f with ``f(S) = 1 - impact``.
+    """
+    if not isinstance(doc, list):
+        raise InputError("SYSTEM", "neva JSON must be a list of banks")
+    if not doc:
+        raise InputError("SYSTEM", "neva JSON has no banks")
+    if not 0 <= liquid_share < 1:
+        raise InputError("liquid_share", f"must be in [0, 1), got {liquid_share}")
+    fast = _neva_fast(doc, liquid_share)
+    if fast is not None:
+        names, c, s, b, Lm = fast
+        return System.from_arrays(c, s, b, _neva_f(inverse_demand, s, impact), alpha=0.0, names=names,
+                                  Lmat=Lm if Lm.nnz else None)
+    names: list[str] = []
+    index: dict[str, int] = {}
+    c, s, b, ibtot = [], [], [], []
+    allowed = {"name", "extasset", "extliab", "ibasset", "ibliabtot", "liquid", "illiquid"}
+    for k, bank in enumerate(doc):
+        where = f"[{k}]"
+        if not isinstance(bank, dict):
+            raise InputError(where, "each bank must be a mapping with name, extasset, extliab (ibasset, ibliabtot)")
+        extra = sorted(set(bank) - allowed)
+        if extra:
+            raise InputError(f"{where}.{extra[0]}", "unknown field (neva banks have name, extasset, extliab, ibasset, ibliabtot)")
+        for need in ("name", "extasset", "extliab"):
+            if need not in bank:
+                raise InputError(f"{where}.{need}", "is required")
+        nm = bank["name"]
+        if not isinstance(nm, (str, int)) or isinstance(nm, bool) or str(nm).strip() == "":
+            raise InputError(f"{where}.name", "must be a non-empty string")
+        nm = str(nm)
+        if nm in index:
+            raise InputError(f"{where}.name", f"duplicate bank name {nm!r}")
+        index[nm] = k
+        names.append(nm)
+        ext = _json_num(bank["extasset"], f"{where}.extasset")
+        b.append(_json_num(bank["extliab"], f"{where}.extliab"))
+        if "liquid" in bank or "illiquid" in bank:
+            ci = _json_num(bank.get("liquid"), f"{where}.liquid")
+            si = _json_num(bank.get("illiquid"), f"{where}.illiquid")
+            if abs(ci + si - ext) > 1e-9 * max(ext, 1.0):
+                raise InputError(where, f"liquid + illiquid = {ci + si:.10g} must equal extasset = {ext:.10g}")
         else:
-            w.writerow(["lender", "borrower", "amount"])
-            coo = Lm.tocoo()
-            for i, j, a in zip(coo.row, coo.col, coo.data):
-                w.writerow([system.names[j], system.names[i], repr(float(a))])
+            ci, si = liquid_share * ext, (1 - liquid_share) * ext
+        c.append(ci)
+        s.append(si)
+        ibtot.append(None if bank.get("ibliabtot") is None else _json_num(bank["ibliabtot"], f"{where}.ibliabtot"))
+    rows, cols, vals = [], [], []
+    for k, bank in enumerate(doc):
+        ib = bank.get("ibasset") or {}
+        if not isinstance(ib, dict):
+            raise InputError(f"[{k}].ibasset", "must map borrower names to amounts")
+        for borrower, amount in ib.items():
+            where = f"[{k}].ibasset.{borrower}"
+            if str(borrower) not in index:
+                raise InputError(where, f"unknown bank name {borrower!r}")
+            j = index[str(borrower)]
+            if j == k:
+                raise InputError(where, f"self-loop: bank {names[k]!r} cannot owe itself (L_ii = 0)")
+            v = _json_num(amount, where)
+            if v > 0:
+                rows.append(j)  # the borrower owes the lender k
+                cols.append(k)
+                vals.append(v)
+    n = len(names)
+    Lm = sp.coo_matrix((vals, (rows, cols)), shape=(n, n)).tocsr()
+    owed = np.asarray(Lm.sum(axis=1)).ravel()
+    for k, tot in enumerate(ibtot):
+        if tot is not None and abs(tot - owed[k]) > 1e-9 * max(tot, owed[k], 1.0):
+            raise InputError(f"[{k}].ibliabtot", f"is {tot:.10g} but the other banks lent {names[k]!r} {owed[k]:.10g} in total")
+    return System.from_arrays(c, s, b, _neva_f(inverse_demand, s, impact), alpha=0.0, names=names, Lmat=Lm if Lm.nnz else None)
+
+
+def _neva_f(inverse_demand: Any, s: Any, impact: float) -> InverseDemand:
+    if inverse_demand is None:
+        from liqstress.networks.generators import inverse_demand_for
+
+        return inverse_demand_for(float(np.sum(s)), impact, "linear")
+    return from_dict(inverse_demand) if isinstance(inverse_demand, dict) else inverse_demand
+
+
+_NEVA_KEYS = frozenset({"name", "extasset", "extliab", "ibasset", "ibliabtot", "liquid", "illiquid"})
+
+
+def _neva_fast(doc: list, liquid_share: float):
+    """Vectorised reading of a well-formed neva document; None if anything is unusual (the
+    validating loop then produces the exact one-line message)."""
+    import itertools
+
+    num = (int, float)
+    try:
+        if not all(type(bk) is dict and bk.keys() <= _NEVA_KEYS and type(bk.get("name")) is str and bk["name"].strip()
+                   for bk in doc):
+            return None
+        names = [bk["name"] for bk in doc]
+        index = {nm: k for k, nm in enumerate(names)}
+        if len(index) != len(names):
+            return None
+        cols = {}
+        for key in ("extasset", "extliab"):
+            vals = [bk[key] for bk in doc]
+            if not all(type(v) in num for v in vals):
+                return None
+            cols[key] = np.asarray(vals, dtype=float)
+        split = [("liquid" in bk or "illiquid" in bk) for bk in doc]
+        if any(split):
+            if not all(split):
+                return None
+            lq, il = [bk.get("liquid") for bk in doc], [bk.get("illiquid") for bk in doc]
+            if not all(type(v) in num for v in lq + il):
+                return None
+            c, s = np.asarray(lq, dtype=float), np.asarray(il, dtype=float)
+            if (np.abs(c + s - cols["extasset"]) > 1e-9 * np.maximum(cols["extasset"], 1.0)).any():
+                return None
+        else:
+            c, s = liquid_share * cols["extasset"], (1 - liquid_share) * cols["extasset"]
+        ibs = [bk.get("ibasset") or {} for bk in doc]
+        if not all(type(ib) is dict for ib in ibs):
+            return None
+        counts = np.fromiter((len(ib) for ib in ibs), dtype=np.int64, count=len(ibs))
+        lender = np.repeat(np.arange(len(doc), dtype=np.int64), counts)
+        borrower = np.fromiter((index[str(x)] for x in itertools.chain.from_iterable(ibs)), dtype=np.int64, count=int(counts.sum()))
+        amounts = list(itertools.chain.from_iterable(ib.values() for ib in ibs))
+        if not all(type(v) in num for v in amounts):
+            return None
+        amt = np.asarray(amounts, dtype=float)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    arrays = (cols["extasset"], cols["extliab"], c, s, amt)
+    if not all(np.all(np.isfinite(a)) and not (a < 0).any() and not (a > MAX_MAGNITUDE).any() for a in arrays) \
+            or (lender == borrower).any():
+        return None
+    n = len(doc)
+    keep = amt > 0
+    Lm = sp.csr_matrix((amt[keep], (borrower[keep], lender[keep])), shape=(n, n))  # the borrower owes the lender
+    owed = np.asarray(Lm.sum(axis=1)).ravel()
+    tot = [bk.get("ibliabtot") for bk in doc]
+    for k, t in enumerate(tot):
+        if t is not None and (type(t) not in num or abs(t - owed[k]) > 1e-9 * max(t, owed[k], 1.0)):
+            return None
+    return names, c, s, cols["extliab"], Lm
+
+
+def _json_num(v: Any, where: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise InputError(where, f"expected a number, got {v!r}")
+    x = float(v)
+    if not math.isfinite(x):
+        raise InputError(where, "must be a finite number (no NaN or inf)")
+    if x < 0:
+        raise InputError(where, f"must be >= 0, got {x}")
+    if x > MAX_MAGNITUDE:
+        raise InputError(where, f"|value| must be <= {MAX_MAGNITUDE:g}, got {x:g}")
+    return x
+
+
+def neva_json_doc(system: System) -> list[dict]:
+    """neva's JSON input for a system (plus liquid / illiquid, which neva ignores)."""
+    n = system.n
+    Lm = system.Lmat if system.Lmat is not None else sp.csr_matrix((n, n))
+    lent = Lm.T.tocsr()  # lender x borrower
+    owed = np.asarray(Lm.sum(axis=1)).ravel()
+    out = []
+    for k, nm in enumerate(system.names):
+        row = lent.getrow(k)
+        bank = {"name": nm, "extasset": float(system.c[k] + system.s[k]), "extliab": float(system.L[k]),
+                "ibasset": {system.names[j]: float(a) for j, a in zip(row.indices, row.data)},
+                "ibliabtot": float(owed[k]), "liquid": float(system.c[k]), "illiquid": float(system.s[k])}
+        out.append(bank)
+    return out
+
+
+def read_neva_json(path: str | Path, **kw: Any) -> System:
+    """System from a neva JSON file (see :func:`system_from_neva_json`), through the shared
+    reader (regular files, size limit, UTF-8, finite numbers with |v| <= 1e15, no repeated
+    key in a mapping); errors name the file: ``n.json:[3].extasset: must be >= 0``."""
+    p = Path(path)
+    return neva_from_text(read_text(p, "SYSTEM"), p.name, **kw)
+
+
+def neva_from_text(text: str, name: str, **kw: Any) -> System:
+    """System from the text of a neva JSON (or YAML) document; see :func:`read_neva_json`."""
+    from liqstress.models.files import parse_text
+
+    as_json = not name.lower().endswith((".yaml", ".yml"))
+    try:
+        doc = parse_text(text, name, as_json, "SYSTEM", unique_keys=True)
+        return system_from_neva_json(doc, **kw)
+    except InputError as err:
+        if err.field in ("SYSTEM", "liquid_share") or err.field.startswith(name):
+            raise
+        raise InputError(f"{name}:{err.field}", err.rule) from None
+
+
+def write_neva_json(system: System, path: str | Path) -> None:
+    """Write neva's JSON input format (readable by ``neva.parse_json``)."""
+    import json
+
+    Path(path).write_text(json.dumps(neva_json_doc(system), indent=1))
 
 
 def load_any(spec: str | Path, **kw: Any) -> System:
-    """A system file (YAML/JSON) or ``BALANCE.csv:EXPOSURES.csv`` (neva-style pair)."""
+    """Any system input :func:`liqstress.models.system.load_system` reads (system file, neva
+    JSON, CSV or Parquet pair); keyword options go to the neva / table readers."""
+    if not kw:
+        return load_system(spec)
     text = str(spec)
-    if ":" in text and text.lower().endswith(".csv"):
-        bs, ex = text.rsplit(":", 1)
-        return read_neva_csv(bs, ex, **kw)
-    if text.lower().endswith(".csv"):
-        raise InputError("SYSTEM", "a neva CSV input is a pair BALANCE_SHEETS.csv:EXPOSURES.csv")
+    from liqstress.networks.columnar import split_pair
+
+    pair = split_pair(text)
+    if pair is not None:
+        from liqstress.networks.columnar import load_pair
+
+        return load_pair(pair[1], pair[2], pair[0], **kw)
+    p = Path(text)
+    body = read_text(p, "SYSTEM")
+    if is_neva_text(body, p.name):
+        return neva_from_text(body, p.name, **kw)
     return load_system(text)
+
+
+def is_neva_text(text: str, name: str) -> bool:
+    """A JSON document whose root is a list is neva's input (a system file is a mapping)."""
+    return name.lower().endswith(".json") and text.lstrip(" \t\r\n\ufeff")[:1] == "["
 
 
 def save_system(system: System, path: str | Path, fast_json: Optional[bool] = None) -> None:

@@ -16,22 +16,21 @@ matrices, memory O(nnz).
   Greatest clearing vector by their Greatest Clearing Vector Algorithm (Section 3.2):
   D_0 = {}, solve the linear system for the current default set, D_{k+1} = the banks
   that cannot pay in full at that solution; D only grows, exact after at most n steps.
-* :func:`debtrank` — Battiston et al. (2012): impact of i on creditor j
-  ``W_ij = min(1, L_ij / E_j)`` (E_j equity at par), distress ``h`` spreads once from
-  each distressed node; ``R = sum_j h_j(T) v_j - sum_j h_j(1) v_j`` with economic weights
-  ``v_j`` (share of total assets).
+* :func:`debtrank` — Battiston et al. (2012) and linear / differential DebtRank
+  (Bardoscia et al. 2015), in :mod:`liqstress.networks.debtrank` (re-exported here).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Optional
 
 import numpy as np
 import scipy.sparse as sp
 
 from liqstress.errors import InputError, SolverFailure
 from liqstress.models.system import System
+from liqstress.networks.debtrank import DebtRankResult, debtrank, debtrank_scenarios  # noqa: F401  (re-export)
 from liqstress.solvers.eisenberg_noe import DEFAULT_RTOL, en_solve, solve_block
 
 
@@ -115,55 +114,3 @@ def rogers_veraart(system: System, alpha: float = 1.0, beta: float = 1.0, price:
     eq = e + A @ P - pbar
     default = P < pbar - DEFAULT_RTOL * np.maximum(pbar, 1e-300)
     return ClearingMeasure("rogers_veraart", P, default | D, eq, rounds, status)
-
-
-@dataclass
-class DebtRankResult:
-    debtrank: float  # R: additional relative equity loss, weighted by economic value
-    h: np.ndarray  # final relative equity losses in [0, 1]
-    distressed: np.ndarray  # banks ever distressed (h > 0)
-    rounds: int
-
-
-def debtrank(system: System, shocked: Iterable[int] | np.ndarray, psi: float = 1.0, price: float = 1.0) -> DebtRankResult:
-    """DebtRank (Battiston et al. 2012) of an initial distress ``psi`` on the ``shocked`` banks.
-
-    Equity at par: ``E_j = c_j + price s_j + sum_i L_ij - pbar_j`` (banks with E_j <= 0 are
-    fully impacted by any distress of a debtor: W_ij = 1 where L_ij > 0).
-    """
-    if not (np.isfinite(psi) and 0.0 < psi <= 1.0):
-        raise InputError("psi", f"must be in (0, 1], got {psi}")
-    pbar, A = _require_network(system)  # A = Pi^T: unused, checks the block
-    Lm = sp.csr_matrix(system.Lmat)
-    n = system.n
-    IA = np.asarray(Lm.sum(axis=0)).ravel()
-    assets = system.c + price * system.s + IA
-    E = assets - pbar
-    # W_ij = min(1, L_ij / E_j): column scaling, then cap
-    W = Lm.tocoo()
-    Ej = E[W.col]
-    wdata = np.where(Ej > 0, np.minimum(1.0, W.data / np.where(Ej > 0, Ej, 1.0)), 1.0)
-    WT = sp.csr_matrix((wdata, (W.col, W.row)), shape=(n, n))  # WT[j, i] = W_ij
-    v = assets / assets.sum()
-    shocked = np.asarray(list(shocked) if not isinstance(shocked, np.ndarray) else shocked)
-    if shocked.dtype == bool:
-        shocked = np.flatnonzero(shocked)
-    if shocked.size == 0 or shocked.min() < 0 or shocked.max() >= n:
-        raise InputError("shocked", f"bank indices must be in [0, {n - 1}]")
-    h = np.zeros(n)
-    h[shocked] = psi
-    h1 = h.copy()
-    state = np.zeros(n, dtype=np.int8)  # 0 undistressed, 1 distressed, 2 inactive
-    state[shocked] = 1
-    rounds = 0
-    while (state == 1).any():
-        rounds += 1
-        act = state == 1
-        delta = WT @ np.where(act, h, 0.0)
-        h_new = np.minimum(1.0, h + np.where(state != 2, delta, 0.0))
-        new_state = state.copy()
-        new_state[act] = 2
-        new_state[(state == 0) & (h_new > 0)] = 1
-        h, state = h_new, new_state
-    R = float(h @ v - h1 @ v)
-    return DebtRankResult(debtrank=R, h=h, distressed=h > 0, rounds=rounds)

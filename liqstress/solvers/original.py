@@ -124,16 +124,27 @@ def _inner_global(system: System, i: int, x_i: float, ell_vec: np.ndarray, tol: 
 def _inner_scip(system: System, i: int, x_i: float, ell_vec: np.ndarray, tol: float, time_limit: float,
                 lemma_cuts: bool, feastol: float = 1e-9) -> InnerResult:
     """SCIP on the MINLP encoding; an answer that fails its checks (``encoding_mismatch``,
-    ``bound_violation``) is retried once at feasibility tolerance 1e-7: SCIP's presolve at 1e-9
-    was seen to return a wrong 'optimal' bound on a unified-model instance that 1e-7 solves
-    correctly.  Only an answer that passes every check is certified."""
+    ``bound_violation``) or an ``infeasible`` verdict (impossible: every x has an equilibrium
+    and the encoding contains it, so it is always a numerical failure) is retried once at
+    feasibility tolerance 1e-7: SCIP's presolve at 1e-9 was seen to return a wrong 'optimal'
+    bound on a unified-model instance that 1e-7 solves correctly.  Only an answer that passes
+    every check is certified; one that still fails stops the run (exit 3), never a number."""
     r = _inner_scip_once(system, i, x_i, ell_vec, tol, time_limit, lemma_cuts, feastol)
-    if r.status in ("encoding_mismatch", "bound_violation") and feastol < 1e-7:
+    if r.status in ("encoding_mismatch", "bound_violation", "infeasible") and feastol < 1e-7:
         r2 = _inner_scip_once(system, i, x_i, ell_vec, tol, time_limit, lemma_cuts, 1e-7)
         if r2.status == "optimal":
             r2.seconds += r.seconds
             return r2
     return r
+
+
+def _inner_failure(status: str, z: float) -> str:
+    """Detail of the exit-3 message when the middle level of (7) at x_i = z has no checked answer."""
+    if status == "infeasible":
+        return (f"inner problem at x_i={z:.6g}: SCIP declared the exact encoding infeasible, which it cannot be "
+                "(every early-sale vector has an equilibrium), at feasibility tolerances 1e-9 and 1e-7: "
+                "a numerical failure of SCIP, no value is reported")
+    return f"inner problem at x_i={z:.6g}"
 
 
 def _inner_scip_once(system: System, i: int, x_i: float, ell_vec: np.ndarray, tol: float, time_limit: float,
@@ -401,7 +412,7 @@ def maximin_original(system: System, bank: Union[int, str], method: str = "globa
         r = _inner_global(system, i, z, e, tol_in, inner_time_limit, False, eng, cutoff=cutoff)
         if r.status in ("encoding_mismatch", "bound_violation") or not math.isfinite(r.value):
             # never a silent wrong number: an inner answer that fails its checks stops the run
-            raise SolverFailure("scip", r.status, f"inner problem at x_i={z:.6g}")
+            raise SolverFailure("scip", r.status, _inner_failure(r.status, z))
         return r
 
     # start at the robust strategy (Theorem 4.4 / 5.3); seed the envelope with the corner
@@ -417,7 +428,7 @@ def maximin_original(system: System, bank: Union[int, str], method: str = "globa
     def refine(z):  # a tighter inner gap at a point where the outer bounds stall (outer.certified_outer)
         r = _inner_global(system, i, z, e, 1e-3 * tol_in if eng == "scip" else 0.1 * tol_in, inner_time_limit, False, eng)
         if r.status in ("encoding_mismatch", "bound_violation") or not math.isfinite(r.value):
-            raise SolverFailure("scip", r.status, f"inner problem at x_i={z:.6g}")
+            raise SolverFailure("scip", r.status, _inner_failure(r.status, z))
         return r
 
     res = certified_outer(system, i, e, inner, tol, upper=up, start=starts, time_limit=time_limit, seeds=seeds,
@@ -467,6 +478,8 @@ def gap_report(system: System, bank: Union[int, str], tol: float = 1e-4, alpha: 
         vt, vt_cert, vt_solver = float(rr.value), bool(rr.certified), f"inner_relaxed:{rr.solver}"
     eng = _engine(sysm, engine)
     rob_in = _inner_global(sysm, i, xs, e, min(1e-7, 0.05 * tol), 60.0, False, eng)
+    if rob_in.status in ("encoding_mismatch", "bound_violation") or not math.isfinite(rob_in.value):
+        raise SolverFailure(rob_in.solver, rob_in.status, _inner_failure(rob_in.status, xs) + " (v_rob)")
     opt = maximin_original(sysm, i, "global", tol=tol, ell_vec=e, engine=eng)
     v_opt = opt.value
     return {
