@@ -150,10 +150,14 @@ def test_network_convert_writes_lf_csv(tmp_path):
 
 def test_one_spelling_per_concept():
     """-o/--out for every output path, --inverse-demand for the inverse demand, no <bool>."""
-    for cmd in (["figures"], ["pipeline"], ["report"], ["sweep", "gap"], ["network", "generate"], ["network", "convert"]):
+    for cmd in (["figures"], ["pipeline"], ["report"], ["sweep", "gap"], ["network", "generate"], ["network", "convert"],
+                ["firesale"]):
         h = runner.invoke(app, [*cmd, "--help"]).stdout
         assert "-o, --out" in h, cmd
         assert "--output" not in h and "<bool>" not in h, cmd
+    for cmd in (["network", "debtrank"], ["network", "cascade"], ["network", "exante"]):
+        h = runner.invoke(app, [*cmd, "--help"]).stdout
+        assert "--json" in h and "<bool>" not in h and "BOOLEAN" not in h, cmd
     h = runner.invoke(app, ["sweep", "gap", "--help"]).stdout
     assert "--inverse-demand" in h and "--kind" not in h
     assert "--inverse-demand" in runner.invoke(app, ["network", "generate", "--help"]).stdout

@@ -68,7 +68,7 @@ def _lp_min_loss(seg: Segments, ell_: np.ndarray, w: float) -> float:
                 lo[j], lo[k + j] = seg.a[j], seg.b[j]
             # scaled by w (x = w u): HiGHS' feasibility tolerance (1e-7) is absolute, so for a tiny w
             # (w = 3.7e-9 at seed 0, k = 1, frac = 1e-9) the unscaled LP accepts x = 0 and returns 0
-            sc = w if w > 0 else 1.0
+            sc = max(w, 1e-12)
             res = linprog(c, A_eq=np.ones((1, 3 * k)), b_eq=[w / sc], bounds=list(zip(lo / sc, hi / sc)), method="highs")
             if res.status == 0:
                 best = min(best, res.fun * sc)

@@ -122,7 +122,7 @@ def generate_cmd(
 
 
 def stats_cmd(
-    system: str = typer.Argument(..., help="System file (YAML/JSON) or neva pair BALANCE.csv:EXPOSURES.csv."),
+    system: str = typer.Argument(..., help="System file (YAML/JSON), neva JSON, or a CSV / Parquet pair BALANCE:EXPOSURES."),
     rv_alpha: float = typer.Option(0.9, "--rv-alpha", help="Rogers–Veraart recovery on external assets."),
     rv_beta: float = typer.Option(0.9, "--rv-beta", help="Rogers–Veraart recovery on interbank claims."),
     json_out: bool = typer.Option(False, "--json", help="One JSON document on stdout."),

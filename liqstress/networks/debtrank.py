@@ -41,7 +41,7 @@ Battiston et al. (the initial distress itself is excluded).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 import scipy.sparse as sp
