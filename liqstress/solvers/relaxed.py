@@ -154,13 +154,17 @@ _SCIP_OK = ("optimal", "gaplimit")
 
 
 def _scip_model(time_limit: float, absgap: float):
-    """A quiet SCIP model: feasibility tolerance 1e-9, stop when the absolute gap <= absgap."""
+    """A quiet SCIP model: feasibility tolerance 1e-9 in SCIP's own proportions
+    (:func:`liqstress.models.original_pyomo.scip_numerics`), stop when the absolute gap <= absgap."""
     from pyscipopt import Model
+
+    from liqstress.models.original_pyomo import scip_numerics
 
     m = Model()
     m.hideOutput()
     m.setParam("limits/time", float(time_limit))
-    m.setParam("numerics/feastol", 1e-9)
+    for key, val in scip_numerics(1e-9).items():
+        m.setParam(key, val)
     m.setParam("limits/absgap", float(absgap))
     m.setParam("limits/gap", 1e-12)
     return m
@@ -169,9 +173,10 @@ def _scip_model(time_limit: float, absgap: float):
 def _scip_f(m, f, u_expr, lo: float, hi: float, name: str):
     """A variable F with F == f(u), bounds [f(hi), f(lo)] (f decreasing), padded by 1e-7.
 
-    The padding must stay well above SCIP's feasibility tolerance (1e-9): with paddings
-    between about 1e-11 and 1e-9, SCIP 10 returned a wrong "optimal" point of a small LP
-    instance of (9) (kept as a regression test in tests/test_relaxed_permanent.py)."""
+    The padding must stay well above SCIP's ``numerics/epsilon``: with a padding within a few
+    epsilon of it (1e-11 to 1e-9 when only the feasibility tolerance was lowered, 1e-12 with
+    consistent tolerances) SCIP 10 returned a wrong "optimal" point of a small LP instance of
+    (9) (kept as a regression test in tests/test_relaxed_permanent.py)."""
     from pyscipopt import exp
 
     F = m.addVar(name=name, lb=float(f(hi)) - 1e-7, ub=float(f(lo)) + 1e-7)
